@@ -1,0 +1,26 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Generate sample data (if none), ingest, quality gate, dbt build, summary.
+run: $(STAMP)
+	$(BIN)/cx run
+
+## The test suite: units, Beam wiring, and end to end on a small generated dataset.
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf data/raw data/warehouse dbt/target dbt/logs
