@@ -1,0 +1,515 @@
+"""Sample data: raw touchpoint files in each tool's native export shape, with planted truths and dirt.
+
+    cx generate --customers 2000 --seed 7 --out data/raw
+
+Writes data/raw/<touchpoint>/... (Segment JSONL for web and app, a contact-centre CSV, Zendesk ticket
+pages, Intercom conversations, a Qualtrics-style survey CSV, Stripe events) and data/raw/_truth.json:
+what was planted (the reason behind most repeat contacts, the hardest phase) and, per file, how many
+records, malformed records and re-sent duplicates it holds. Customers are simulated one at a time from
+a per-customer seed, so output is deterministic and memory stays flat whatever --customers is.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+PHASES = (
+    "looking_and_deciding",
+    "taking_the_leap",
+    "i_have_it_now_what",
+    "first_success",
+    "part_of_core",
+    "telling_others",
+)
+
+# Reasons customers contact us about in each phase, with weights. The planted truth: billing confusion
+# in the onboarding phase is rarely solved at the first contact, so it drives most repeat contacts.
+PHASE_REASONS = {
+    "looking_and_deciding": [("product_questions", 3), ("pricing_questions", 2)],
+    "taking_the_leap": [("signup_problem", 2), ("payment_declined", 2), ("order_status", 2)],
+    "i_have_it_now_what": [("billing_confusion", 4), ("setup_help", 3), ("login_problem", 2)],
+    "first_success": [("data_import", 2), ("feature_how_to", 3)],
+    "part_of_core": [
+        ("bug_report", 3), ("performance_issue", 2), ("plan_change", 2),
+        ("cancel_request", 1), ("refund_request", 1), ("account_update", 1),
+    ],
+    "telling_others": [("referral_praise", 1)],
+}
+FIRST_CONTACT_RESOLUTION = {"billing_confusion": 0.3, "setup_help": 0.65, "login_problem": 0.7}
+DEFAULT_RESOLUTION = 0.8
+CONTACT_PROBABILITY = {
+    "looking_and_deciding": 0.12, "taking_the_leap": 0.3, "i_have_it_now_what": 0.7,
+    "first_success": 0.35, "part_of_core": 0.3, "telling_others": 0.05,
+}
+# Mean CES (7 = very easy) of a survey answered after a contact in each phase.
+PHASE_CES = {
+    "looking_and_deciding": 5.8, "taking_the_leap": 5.2, "i_have_it_now_what": 3.4,
+    "first_success": 5.0, "part_of_core": 5.4, "telling_others": 6.3,
+}
+
+# Customer verbatims, written differently from the taxonomy examples.
+VERBATIMS = {
+    "product_questions": ["Hi, does it work with {tool}?", "Is there a {feature} feature in the basic version?", "can I use it to {task}"],
+    "pricing_questions": ["How much does the team plan cost for {n} people?", "do you have a student discount", "Which plan do I need to {task}?"],
+    "signup_problem": ["I can't sign up, the form just reloads", "Never got the verification email, tried {n} times", "unable to register using my company address"],
+    "payment_declined": ["My card was declined but the bank says it's fine", "payment did not go through at checkout", "The checkout error keeps showing up when I pay"],
+    "order_status": ["Where is my order? It's been {n} days", "my package never arrived", "Can I get a tracking number for order {n}?"],
+    "setup_help": ["How do I set up the integration with {tool}?", "I'm stuck on the setup wizard, step {n}", "help me get started please, nothing makes sense"],
+    "login_problem": ["I can't log in since this morning", "The password reset email link is broken", "I'm locked out after the update"],
+    "billing_confusion": ["Why was I charged twice this month?", "I don't understand my invoice, what is the {amount} for?", "There is an unexpected fee of {amount} on my bill", "my bill is higher than what I signed up for"],
+    "data_import": ["Importing my contacts from {tool} fails halfway", "How do I upload a spreadsheet with {n} rows?", "We are migrating from {tool} and need help"],
+    "feature_how_to": ["How do I create a monthly report?", "how can I share a dashboard with my team", "Where do I find the export settings?"],
+    "bug_report": ["The app keeps crashing when I open reports", "Sync stopped working after the update", "I get an error message when I save a {feature}"],
+    "performance_issue": ["Everything is so slow today", "reports time out after {n} seconds", "loading the dashboard takes forever"],
+    "plan_change": ["I'd like to upgrade my plan to pro", "Can we downgrade the subscription next month?", "Please add more seats, we hired {n} people"],
+    "cancel_request": ["I want to cancel my subscription", "Please close my account by the end of the month", "how do I cancel our plan"],
+    "refund_request": ["I'd like a refund for last month", "can I get my money back for the unused seats", "Please refund the duplicate payment"],
+    "account_update": ["I need to change my address on the invoices", "Please update my email to the new one", "update our billing details please"],
+    "referral_praise": ["Love it, already told my colleagues", "I would recommend you to anyone", "loving the product, keep going"],
+}
+FOLLOW_UPS = ["I'm still having the problem from last time.", "This is the third time I'm asking.", "still not fixed"]
+FILLERS = {
+    "tool": ["Salesforce", "Excel", "Slack", "Shopify", "QuickBooks", "HubSpot"],
+    "feature": ["offline", "dark mode", "calendar", "template", "forecast"],
+    "task": ["track invoices", "plan shifts", "send reminders", "manage stock"],
+}
+CALL_REASON_CODES = {
+    "product_questions": "PRESALES-PRODUCT", "pricing_questions": "PRESALES-PRICING", "signup_problem": "SIGNUP",
+    "payment_declined": "PAYMENT-DECLINED", "order_status": "ORDER-STATUS", "setup_help": "ONBOARDING",
+    "login_problem": "LOGIN", "billing_confusion": "BILLING-QUERY", "data_import": "DATA-IMPORT",
+    "feature_how_to": "HOW-TO", "bug_report": "TECH-FAULT", "performance_issue": "PERFORMANCE",
+    "plan_change": "PLAN-CHANGE", "cancel_request": "CANCEL", "refund_request": "REFUND",
+    "account_update": "ACCOUNT-UPDATE",
+}
+OFFSETS = [timedelta(0), timedelta(hours=2), timedelta(hours=-5), timedelta(hours=5, minutes=30), timedelta(hours=1)]
+START = datetime(2026, 1, 5, tzinfo=timezone.utc)
+
+CALL_COLUMNS = [
+    "ContactId", "CustomerAccount", "CallerPhone", "InitiationTimestamp", "DisconnectTimestamp", "Queue",
+    "AgentId", "AgentTeam", "WaitSeconds", "HandleSeconds", "Transfers", "ReasonCode", "DispositionCode",
+    "CustomerStatement",
+]
+SURVEY_COLUMNS = [
+    "StartDate", "EndDate", "Status", "Progress", "Duration (in seconds)", "Finished", "RecordedDate",
+    "ResponseId", "ExternalReference", "DistributionChannel", "UserLanguage", "Q_Touchpoint", "Q_CES",
+    "Q_CSAT", "Q_NPS", "Q_Verbatim",
+]
+SURVEY_QUESTION_ROW = {
+    "Q_Touchpoint": "Which channel did you use?", "Q_CES": "The company made it easy for me to handle my issue.",
+    "Q_CSAT": "How satisfied are you with the support you received?",
+    "Q_NPS": "How likely are you to recommend us to a friend or colleague?", "Q_Verbatim": "Tell us why.",
+}
+
+
+def iso(ts: datetime, offset: timedelta = timedelta(0)) -> str:
+    """ISO 8601 with an explicit offset; 'Z' for UTC."""
+    local = ts.astimezone(timezone(offset))
+    text = local.isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+@dataclass
+class FileStats:
+    records: int = 0
+    malformed: int = 0
+    duplicates: int = 0
+
+
+@dataclass
+class Sink:
+    """A rotating writer for one touchpoint: new file every `per_file` records, some gzipped."""
+
+    root: Path
+    touchpoint: str
+    stem: str
+    kind: str  # jsonl | csv | survey_csv | zendesk
+    per_file: int
+    gzip_every: int = 0  # gzip every n-th file (0: never)
+    stats: dict = field(default_factory=dict)
+    _index: int = 0
+    _count: int = 0
+    _handle: object = None
+    _writer: object = None
+    _name: str = ""
+    _page: list = field(default_factory=list)
+    _users: dict = field(default_factory=dict)
+
+    def _open(self) -> None:
+        self._index += 1
+        self._count = 0
+        ext = {"jsonl": "jsonl", "csv": "csv", "survey_csv": "csv", "zendesk": "json"}[self.kind]
+        gz = self.gzip_every and self._index % self.gzip_every == 0
+        self._name = f"{self.touchpoint}/{self.stem}-{self._index:04d}.{ext}" + (".gz" if gz else "")
+        path = self.root / self._name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = gzip.open(path, "wt", encoding="utf-8", newline="") if gz else open(path, "w", encoding="utf-8", newline="")
+        self.stats[self._name] = FileStats()
+        if self.kind in ("csv", "survey_csv"):
+            self._writer = csv.writer(self._handle, lineterminator="\n")
+            columns = CALL_COLUMNS if self.kind == "csv" else SURVEY_COLUMNS
+            self._writer.writerow(columns)
+            if self.kind == "survey_csv":
+                self._writer.writerow([SURVEY_QUESTION_ROW.get(c, c) for c in columns])
+                self._writer.writerow([json.dumps({"ImportId": c}) for c in columns])
+
+    def write(self, record, *, malformed: bool = False, duplicate: bool = False) -> None:
+        """Write one record: a JSON-able object, a CSV row (list) or a raw line (str)."""
+        if self._handle is None or self._count >= self.per_file:
+            self.close()
+            self._open()
+        self._count += 1
+        stats = self.stats[self._name]
+        stats.records += 1
+        stats.malformed += malformed
+        stats.duplicates += duplicate
+        if self.kind == "zendesk":
+            ticket, user = record
+            self._page.append(ticket)
+            if user is not None:
+                self._users[user["id"]] = user
+        elif isinstance(record, str):
+            self._handle.write(record + "\n")
+        elif self.kind in ("csv", "survey_csv"):
+            self._writer.writerow(record)
+        else:
+            self._handle.write(json.dumps(record, separators=(",", ":")) + "\n")
+
+    def close(self) -> None:
+        if self._handle is None:
+            return
+        if self.kind == "zendesk":
+            page = {"tickets": self._page, "users": list(self._users.values()), "next_page": None,
+                    "count": len(self._page)}
+            self._handle.write(json.dumps(page, separators=(",", ":")))
+            self._page, self._users = [], {}
+        self._handle.close()
+        self._handle = None
+
+
+class Generator:
+    """Simulates customers one at a time and writes what each touchpoint would have exported."""
+
+    def __init__(self, out: Path, customers: int, seed: int, records_per_file: int = 20_000,
+                 malformed_rate: float = 0.01, duplicate_rate: float = 0.01):
+        if customers < 1:
+            raise ValueError("customers must be at least 1")
+        self.out, self.customers, self.seed = Path(out), customers, seed
+        self.malformed_rate, self.duplicate_rate = malformed_rate, duplicate_rate
+        per = records_per_file
+        self.sinks = {
+            "web": Sink(self.out, "web", "events", "jsonl", per, gzip_every=2),
+            "web_late": Sink(self.out, "web", "events-late", "jsonl", per),
+            "app": Sink(self.out, "app", "events", "jsonl", per),
+            "call_center": Sink(self.out, "call_center", "contacts", "csv", per),
+            "email": Sink(self.out, "email", "tickets", "zendesk", max(1, min(per, 1000))),
+            "chat": Sink(self.out, "chat", "conversations", "jsonl", per),
+            "survey": Sink(self.out, "survey", "responses", "survey_csv", per),
+            "billing": Sink(self.out, "billing", "events", "jsonl", per, gzip_every=3),
+        }
+        self.recent = {name: [] for name in ("web", "billing", "call_center")}
+        self.ticket_seq = 0
+        self.call_seq = 0
+
+    # ---- helpers -------------------------------------------------------------------------------
+    def _uid(self, rng: random.Random) -> str:
+        return "%032x" % rng.getrandbits(128)
+
+    def _verbatim(self, rng: random.Random, reason: str, repeat: int) -> str:
+        text = rng.choice(VERBATIMS[reason]).format(
+            tool=rng.choice(FILLERS["tool"]), feature=rng.choice(FILLERS["feature"]),
+            task=rng.choice(FILLERS["task"]), n=rng.randint(2, 40), amount=f"${rng.randint(5, 90)}.{rng.randint(0, 99):02d}",
+        )
+        if repeat:
+            text = rng.choice(FOLLOW_UPS) + " " + text
+        return text
+
+    def _emit(self, rng: random.Random, sink_name: str, record) -> bool:
+        """Write a good record; now and then re-send a recent one, or write a malformed one instead.
+
+        Returns whether the record was written intact."""
+        sink = self.sinks[sink_name]
+        if rng.random() < self.malformed_rate:
+            sink.write(self._corrupt(rng, sink_name, record), malformed=True)
+            return False
+        sink.write(record)
+        pool = self.recent.get(sink_name)
+        if pool is not None:
+            pool.append(record)
+            if len(pool) > 50:
+                pool.pop(0)
+            if rng.random() < self.duplicate_rate:
+                sink.write(rng.choice(pool), duplicate=True)
+        return True
+
+    def _corrupt(self, rng: random.Random, sink_name: str, record):
+        """A malformed variant of a record, of the kinds real exports contain."""
+        if isinstance(record, list):  # CSV row
+            row = list(record)
+            kind = rng.randrange(3)
+            if kind == 0:
+                return row + ["unexpected"]
+            if kind == 1:
+                return row[:-2]
+            row[3 if sink_name == "call_center" else 6] = "not a date"
+            return row
+        if isinstance(record, tuple):  # Zendesk ticket + user
+            ticket = dict(record[0])
+            ticket["created_at"] = "31/02/2026 25:61"
+            return ticket, record[1]
+        line = json.dumps(record, separators=(",", ":"))
+        kind = rng.randrange(3)
+        if kind == 0:
+            return line[: rng.randint(5, max(6, len(line) - 5))]
+        bad = dict(record)
+        if kind == 1:
+            for key in ("messageId", "id"):
+                bad.pop(key, None)
+            return bad
+        for key in ("timestamp", "created", "created_at"):
+            if key in bad:
+                bad[key] = "yesterday afternoon"
+        return bad
+
+    # ---- touchpoints ---------------------------------------------------------------------------
+    def _segment(self, rng, sink, kind, ts, anon, user, name, properties=None):
+        event = {
+            "messageId": self._uid(rng), "type": kind, "anonymousId": anon, "timestamp": iso(ts, rng.choice(OFFSETS)),
+            "context": {"library": {"name": "analytics.js" if sink == "web" else "analytics-ios", "version": "5.2.0"},
+                        "locale": rng.choice(["en-US", "en-GB", "de-DE"])},
+        }
+        if user:
+            event["userId"] = user
+        if kind == "track":
+            event["event"] = name
+        elif name:
+            event["name"] = name
+        if properties:
+            event["properties"] = properties
+        if sink == "app":
+            event["context"]["app"] = {"name": "CX Demo", "version": "3.1.0"}
+            if rng.random() < 0.3:
+                event["timestamp"] = int(ts.timestamp() * 1000)  # some mobile SDKs send epoch milliseconds
+        if rng.random() < 0.05:
+            event.pop("context")  # optional fields go missing
+        target = "web_late" if sink == "web" and rng.random() < 0.02 else sink
+        self._emit(rng, target, event)
+
+    def _stripe(self, rng, ts, account, kind, obj):
+        event = {"id": "evt_" + self._uid(rng)[:24], "object": "event", "api_version": "2024-06-20",
+                 "type": kind, "created": int(ts.timestamp()), "livemode": False,
+                 "data": {"object": obj}}
+        self._emit(rng, "billing", event)
+
+    def _contact(self, rng, ts, channel, account, phone, reason, repeat, resolved, phase, customer_index):
+        """One assisted contact on a channel; returns its handle time in seconds."""
+        text = self._verbatim(rng, reason, repeat)
+        hard = phase == "i_have_it_now_what"
+        wait = int(rng.expovariate(1 / (240 if hard else 90)))
+        handle = int(rng.gauss(600 if hard else 360, 120)) if channel != "email" else 0
+        handle = max(handle, 30) if handle else 0
+        transfers = (rng.random() < (0.35 if hard else 0.1)) + (rng.random() < (0.1 if hard else 0.02))
+        if channel == "call":
+            self.call_seq += 1
+            if not resolved:
+                disposition = rng.choice(["FOLLOW_UP_REQUIRED", "ESCALATED_TIER2", "CALLBACK_SCHEDULED"])
+            elif transfers:
+                disposition = "TRANSFERRED" if rng.random() < 0.2 else "RESOLVED"
+            else:
+                disposition = "RESOLVED"
+            if rng.random() < 0.03:
+                disposition, handle, text = "ABANDONED_IN_QUEUE", 0, ""
+            offset = rng.choice(OFFSETS)
+            row = [
+                f"{self.seed:x}-{self.call_seq:09d}", account, phone, iso(ts, offset),
+                iso(ts + timedelta(seconds=wait + handle), offset), rng.choice(["billing", "tech", "general"]),
+                f"agent-{rng.randint(1, 60):03d}", rng.choice(["Tier 1", "Tier 2", "Onboarding"]), wait, handle,
+                transfers, CALL_REASON_CODES.get(reason, "") if rng.random() < 0.6 else "", disposition, text,
+            ]
+            if rng.random() < 0.05:
+                row[6] = ""  # agent missing
+            self._emit(rng, "call_center", row)
+        elif channel == "email":
+            self.ticket_seq += 1
+            ticket_id = self.seed * 10_000_000 + self.ticket_seq
+            user_id = 360_000_000_000 + customer_index
+            status = "solved" if resolved else rng.choice(["open", "pending", "hold"])
+            ticket = {
+                "id": ticket_id, "url": f"https://example.zendesk.com/api/v2/tickets/{ticket_id}.json",
+                "created_at": iso(ts), "updated_at": iso(ts + timedelta(hours=rng.randint(1, 48))),
+                "type": "question", "subject": text[:40], "description": text, "priority": rng.choice(["low", "normal", "high"]),
+                "status": "new", "requester_id": user_id, "assignee_id": 370_000 + rng.randint(1, 40),
+                "group_id": rng.choice([1001, 1002]), "tags": [reason.split("_")[0]],
+                "via": {"channel": "email"}, "satisfaction_rating": {"score": "unoffered"},
+            }
+            user = {"id": user_id, "email": f"customer{customer_index}@example.net", "external_id": account}
+            intact = self._emit(rng, "email", (ticket, user))
+            # Zendesk's incremental export sends the ticket again each time it changes; the later
+            # version supersedes the first, which then counts as a duplicate.
+            final = dict(ticket, status=status, updated_at=iso(ts + timedelta(hours=rng.randint(49, 96))))
+            if resolved:
+                final["satisfaction_rating"] = {"score": "good" if rng.random() < 0.8 else "bad"}
+            self.sinks["email"].write((final, user), duplicate=intact)
+        else:  # chat
+            created = int(ts.timestamp())
+            parts = [{"part_type": "comment", "body": text, "author": {"type": "user", "id": account}, "created_at": created}]
+            if rng.random() < 0.4:
+                parts.append({"part_type": "comment", "body": "Let me check that for you.", "author": {"type": "bot", "id": "bot"}, "created_at": created + 5})
+            for t in range(transfers):
+                parts.append({"part_type": "assignment", "body": None, "author": {"type": "admin", "id": f"admin-{t}"}, "created_at": created + 60 * (t + 1)})
+            parts.append({"part_type": "comment", "body": "Thanks for waiting, here is what I found.", "author": {"type": "admin", "id": f"admin-{rng.randint(1, 30)}"}, "created_at": created + wait})
+            if resolved:
+                parts.append({"part_type": "close", "body": None, "author": {"type": "admin", "id": "admin-1"}, "created_at": created + wait + handle})
+            conversation = {
+                "type": "conversation", "id": str(10**12 + self.seed * 10**7 + rng.getrandbits(30)),
+                "created_at": created, "updated_at": created + wait + handle,
+                "state": "closed" if resolved else rng.choice(["open", "snoozed"]),
+                "source": {"type": "conversation", "delivered_as": "customer_initiated", "body": text},
+                "contacts": {"type": "contact.list", "contacts": [{"type": "contact", "id": self._uid(rng)[:24], "external_id": account}]},
+                "conversation_parts": {"type": "conversation_part.list", "conversation_parts": parts, "total_count": len(parts)},
+                "conversation_rating": {"rating": rng.randint(3, 5) if resolved else rng.randint(1, 3)} if rng.random() < 0.4 else None,
+            }
+            self._emit(rng, "chat", conversation)
+
+    def _survey(self, rng, ts, account, channel, reason, phase, contacts):
+        ces = round(rng.gauss(PHASE_CES[phase] - 0.6 * (contacts - 1), 0.9))
+        ces = min(7, max(1, ces))
+        csat = min(5, max(1, round(ces * 5 / 7 + rng.gauss(0, 0.5))))
+        nps = min(10, max(0, round(ces * 10 / 7 + rng.gauss(0, 1.2))))
+        done = ts + timedelta(minutes=rng.randint(2, 20))
+        stamp = lambda t: t.strftime("%Y-%m-%d %H:%M:%S")  # Qualtrics writes local time without a zone
+        verbatim = self._verbatim(rng, reason, contacts > 1) if rng.random() < 0.8 else ""
+        row = [stamp(ts), stamp(done), "IP Address", 100, int((done - ts).total_seconds()), "True", stamp(done),
+               "R_" + self._uid(rng)[:15], account, "email", "EN", channel, ces, csat, nps, verbatim]
+        self._emit(rng, "survey", row)
+
+    # ---- the customer --------------------------------------------------------------------------
+    def customer(self, index: int) -> None:
+        rng = random.Random(self.seed * 1_000_003 + index)
+        account = f"C{index:07d}"
+        anon = self._uid(rng)
+        phone = "+1555" + f"{rng.randint(0, 9999999):07d}"
+        stripe_customer = "cus_" + self._uid(rng)[:14]
+        ts = START + timedelta(days=rng.uniform(0, 150), seconds=rng.randint(0, 86399))
+        phase, identified, subscribed = 0, False, False
+        steps = 0
+        while steps < 14:
+            steps += 1
+            name = PHASES[phase]
+            user = account if identified else None
+            self._web_activity(rng, name, ts, anon, user, account, stripe_customer, identified, subscribed)
+            if phase >= 1 and not identified:
+                identified, subscribed = True, True
+                self._segment(rng, "web", "identify", ts + timedelta(minutes=1), anon, account, None)
+                self._stripe(rng, ts + timedelta(minutes=2), account, "customer.created",
+                             {"id": stripe_customer, "object": "customer", "metadata": {"account_id": account}})
+            if rng.random() < CONTACT_PROBABILITY[name]:
+                ts = self._episode(rng, ts + timedelta(hours=rng.randint(1, 30)), account, phone, name, index, stripe_customer)
+            ts += timedelta(days=rng.uniform(1, 12), seconds=rng.randint(0, 3600))
+            move = rng.random()
+            if move < 0.22:
+                break  # drop off
+            if move < 0.30 and phase > 0:
+                phase -= 1  # step back
+            elif move < 0.34 and phase > 1:
+                phase = 0  # start over
+            elif move < 0.45:
+                pass  # sideways: another round in the same phase
+            elif phase < len(PHASES) - 1:
+                phase += 1
+            else:
+                break
+        if subscribed and rng.random() < 0.25:
+            self._stripe(rng, ts, account, "customer.subscription.deleted",
+                         {"id": "sub_" + self._uid(rng)[:14], "object": "subscription", "customer": stripe_customer,
+                          "status": "canceled", "metadata": {"account_id": account}})
+
+    def _web_activity(self, rng, phase, ts, anon, user, account, stripe_customer, identified, subscribed):
+        pages = {
+            "looking_and_deciding": ["/pricing", "/features", "/compare", "/blog/why-us"],
+            "taking_the_leap": ["/signup", "/checkout"],
+            "i_have_it_now_what": ["/help/getting-started", "/help/getting-started/connect"],
+            "first_success": ["/app/reports/new", "/app/import"],
+            "part_of_core": ["/app/dashboard", "/app/reports"],
+            "telling_others": ["/app/referrals"],
+        }[phase]
+        for k in range(rng.randint(1, 3)):
+            self._segment(rng, "web", "page", ts + timedelta(seconds=30 * k), anon, user, None,
+                          {"path": rng.choice(pages), "referrer": rng.choice(["", "https://www.google.com/"])})
+        event = {
+            "taking_the_leap": "Signed Up", "i_have_it_now_what": "Onboarding Step Completed",
+            "first_success": "First Report Created", "part_of_core": "Report Created", "telling_others": "Referral Sent",
+        }.get(phase)
+        if event:
+            self._segment(rng, "web", "track", ts + timedelta(minutes=3), anon, account if phase != "taking_the_leap" or identified else None,
+                          event, {"plan": rng.choice(["basic", "pro", "team"])})
+        if phase in ("first_success", "part_of_core") and rng.random() < 0.5:
+            self._segment(rng, "app", "screen", ts + timedelta(hours=2), self._uid(rng), account, rng.choice(["Dashboard", "Reports", "Settings"]))
+        if subscribed and phase in ("part_of_core", "first_success"):
+            amount = rng.choice([2900, 4900, 9900])
+            failed = rng.random() < 0.06
+            self._stripe(rng, ts + timedelta(hours=5), account, "invoice.payment_failed" if failed else "invoice.paid",
+                         {"id": "in_" + self._uid(rng)[:14], "object": "invoice", "customer": stripe_customer,
+                          "amount_due": amount, "amount_paid": 0 if failed else amount, "currency": "usd",
+                          "status": "open" if failed else "paid"})
+
+    def _episode(self, rng, ts, account, phone, phase, index, stripe_customer):
+        """A customer's contacts about one reason until it is solved or they give up."""
+        reasons, weights = zip(*PHASE_REASONS[phase])
+        reason = rng.choices(reasons, weights)[0]
+        fcr = FIRST_CONTACT_RESOLUTION.get(reason, DEFAULT_RESOLUTION)
+        channel = rng.choices(["call", "email", "chat"], [45, 30, 25])[0]
+        contacts = 0
+        while True:
+            contacts += 1
+            resolved = rng.random() < (fcr if contacts == 1 else 0.6)
+            if contacts >= 4:
+                resolved = True
+            self._contact(rng, ts, channel, account, phone, reason, contacts - 1, resolved, phase, index)
+            if reason == "refund_request" and resolved:
+                self._stripe(rng, ts + timedelta(hours=2), account, "charge.refunded",
+                             {"id": "ch_" + self._uid(rng)[:14], "object": "charge", "customer": stripe_customer,
+                              "amount": 2900, "amount_refunded": 2900, "currency": "usd", "status": "succeeded"})
+            if resolved:
+                break
+            ts += timedelta(days=rng.uniform(0.2, 5))
+            if rng.random() < 0.4:
+                channel = rng.choice(["call", "email", "chat"])  # channel switch
+        if rng.random() < 0.5:
+            self._survey(rng, ts + timedelta(hours=rng.randint(1, 20)), account, channel, reason, phase, contacts)
+        return ts
+
+    def run(self) -> dict:
+        for index in range(self.customers):
+            self.customer(index)
+        for sink in self.sinks.values():
+            sink.close()
+        files = {}
+        for sink in self.sinks.values():
+            for name, stats in sink.stats.items():
+                files[name] = {"records": stats.records, "malformed": stats.malformed, "duplicates": stats.duplicates}
+        truth = {
+            "seed": self.seed,
+            "customers": self.customers,
+            "planted": {
+                "top_repeat_reason": "billing_confusion",
+                "top_repeat_reason_phase": "i_have_it_now_what",
+                "highest_effort_phase": "i_have_it_now_what",
+                "lowest_ces_phase": "i_have_it_now_what",
+            },
+            "files": files,
+        }
+        (self.out / "_truth.json").write_text(json.dumps(truth, indent=2))
+        return truth
+
+
+def generate(out: str | os.PathLike, customers: int, seed: int = 7, records_per_file: int = 20_000) -> dict:
+    """Write a sample dataset under `out` and return the truth it planted."""
+    return Generator(Path(out), customers, seed, records_per_file).run()
