@@ -34,6 +34,7 @@ SOURCE_FIELDS = [
     ("case_id", pa.string(), "Ticket, conversation or call the interaction belongs to."),
     ("text", pa.string(), "Customer verbatim."),
     ("source_code", pa.string(), "The source's own code: event name, page path, disposition, status."),
+    ("source_reason", pa.string(), "The source's own reason or category (agent-selected reason code, ticket tag)."),
     ("agent_id", pa.string(), "Agent who handled an assisted interaction."),
     ("team", pa.string(), "Queue, group or team."),
     ("wait_seconds", pa.int64(), "Seconds the customer waited before being served."),

@@ -1,0 +1,69 @@
+"""Turn one block of a raw file into canonical records and failed records, with no Beam in sight."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from transforms.io import FRAME_SCHEMA, frame_csv, frame_json_document, frame_lines
+from transforms.schema import FAILED_SCHEMA, SOURCE_SCHEMA, conform
+from transforms.sources.base import INTERNAL_COLUMNS, SourceAdapter
+from transforms.validate import validate
+
+PARSED_SCHEMA = pa.schema(list(SOURCE_SCHEMA) + [pa.field(n, t) for n, t in INTERNAL_COLUMNS[:2]])
+
+
+@dataclass
+class Parsed:
+    good: pa.Table    # PARSED_SCHEMA
+    failed: pa.Table  # FAILED_SCHEMA
+
+    @property
+    def read(self) -> int:
+        return self.good.num_rows + self.failed.num_rows
+
+
+def frame(adapter: SourceAdapter, block: bytes, first_line: int, header: tuple[str, ...] | None) -> tuple[pa.Table, pa.Table | None]:
+    """Split a block into one row per record, as the adapter's framing says."""
+    if adapter.framing == "jsonl":
+        return frame_lines(block, first_line), None
+    if adapter.framing == "csv":
+        return frame_csv(block, first_line, header or ()), None
+    return frame_json_document(block, adapter.record_key, adapter.sideload_key)
+
+
+def parse_block(con: duckdb.DuckDBPyConnection, adapter: SourceAdapter, block: bytes, first_line: int,
+                source_file: str, header: tuple[str, ...] | None = None, now: datetime | None = None) -> Parsed:
+    """Frame, map and validate one block; every record comes back either good or failed."""
+    records, sideload = frame(adapter, block, first_line, header)
+    if records.num_rows == 0:
+        return Parsed(PARSED_SCHEMA.empty_table(), FAILED_SCHEMA.empty_table())
+    con.register("frame", records)
+    con.register("sideload", sideload if sideload is not None else pa.table({"raw": pa.array([], pa.string())}))
+    try:
+        mapped = con.sql(adapter.query(header)).to_arrow_table()
+    finally:
+        con.unregister("frame")
+        con.unregister("sideload")
+    mapped = mapped.append_column("source_file", pa.array([source_file] * mapped.num_rows, pa.string()))
+    mapped = validate(mapped, now)
+    ok = pc.is_null(mapped["error_type"])
+    good = conform(mapped.filter(ok), PARSED_SCHEMA)
+    failed_rows = mapped.filter(pc.invert(ok))
+    failed = conform(failed_rows, FAILED_SCHEMA)
+    return Parsed(good, failed)
+
+
+def failed_file(source_file: str, touchpoint: str | None, error_type: str, message: str, line: int = 1) -> pa.Table:
+    """One failed record standing for a whole file (or its unreadable rest)."""
+    return conform(pa.Table.from_pylist([{
+        "touchpoint": touchpoint, "source_file": source_file, "source_line": line,
+        "error_type": error_type, "error_message": message,
+    }]), FAILED_SCHEMA)
+
+
+__all__ = ["FRAME_SCHEMA", "PARSED_SCHEMA", "Parsed", "failed_file", "parse_block"]

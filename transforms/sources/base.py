@@ -1,0 +1,145 @@
+"""What every touchpoint adapter shares: how raw records are framed, mapped by SQL, and checked.
+
+An adapter maps one tool's native export to the canonical record with one DuckDB query over a framed
+chunk (an Arrow table: source_line, raw, frame_error, frame_message, plus `col_<name>` per CSV
+column). DuckDB's vectorised JSON functions parse a whole chunk at once; a record that fails a check
+gets an error type and message instead of being dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+
+from transforms.io import RAW_PAYLOAD_LIMIT
+
+# Timestamps arrive as ISO 8601 with offsets, epoch seconds or epoch milliseconds. `cx_ts` accepts all
+# of them; `cx_ts_zoned` also demands that an ISO string says its zone (tools that always write one).
+MACROS = [
+    "set timezone = 'UTC'",
+    """create or replace macro cx_epoch(v) as case
+         when abs(v::double) >= 1e11 then to_timestamp(v::double / 1000) else to_timestamp(v::double) end""",
+    """create or replace macro cx_ts(v) as case
+         when v is null then null
+         when regexp_full_match(v, '-?[0-9]+(\\.[0-9]+)?') then cx_epoch(v)
+         else try_cast(v as timestamptz) end""",
+    """create or replace macro cx_ts_zoned(v) as case
+         when v is null then null
+         when regexp_full_match(v, '-?[0-9]+(\\.[0-9]+)?') then cx_epoch(v)
+         when regexp_matches(v, '(Z|[+-][0-9]{2}:?[0-9]{2})$') then try_cast(v as timestamptz)
+         end""",
+]
+
+# Columns every adapter query must return, beyond the canonical source fields.
+INTERNAL_COLUMNS = [
+    ("linked_ref", pa.string()),       # another identifier the same record ties to the customer
+    ("record_version", pa.int64()),    # higher supersedes lower for the same interaction_id
+    ("error_type", pa.string()),
+    ("error_message", pa.string()),
+    ("raw_payload", pa.string()),
+]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A record fails with `error_type` when `condition` (SQL over the mapped fields) is true."""
+
+    condition: str
+    error_type: str
+    message: str  # SQL string expression
+
+
+@dataclass(frozen=True)
+class SourceAdapter:
+    """One touchpoint's native shape and its mapping to the canonical record.
+
+    framing: 'jsonl' (one JSON object per line), 'csv' (header row(s), then records) or
+    'json_document' (an API page with the records in `record_key`, side-loaded objects in `sideload_key`).
+    fields: SQL select-list producing the canonical columns from `j` (the parsed JSON) or `col_*`.
+    consumed: top-level JSON keys or CSV columns mapped to fields; the rest goes to `attributes`.
+    """
+
+    name: str
+    framing: str
+    fields: str
+    checks: tuple[Check, ...]
+    consumed: tuple[str, ...]
+    header_rows: int = 1
+    record_key: str | None = None
+    sideload_key: str | None = None
+    sideload_sql: str | None = None
+    required_columns: tuple[str, ...] = field(default=())
+
+    def attributes_sql(self, header: tuple[str, ...] | None) -> str:
+        if self.framing == "csv":
+            extra = [c for c in (header or ()) if c not in self.consumed]
+            if not extra:
+                return "null"
+            pairs = ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}', \"col_{c}\"" for c in extra)
+            return f"json_object({pairs})::varchar"
+        patch = "{" + ",".join(f'"{k}":null' for k in self.consumed) + "}"
+        return f"case when json_type(j) = 'OBJECT' then json_merge_patch(j, '{patch}')::varchar end"
+
+    def query(self, header: tuple[str, ...] | None = None) -> str:
+        """The SQL that maps relation `frame` (and `sideload`) to canonical columns plus errors."""
+        parse = "case when frame_error is null and json_valid(raw) then raw::json end" if self.framing != "csv" else "null::json"
+        missing = [c for c in self.required_columns if header is not None and c not in header]
+        checks = list(self.checks)
+        if self.framing != "csv":
+            checks = [Check("j is null", "malformed_json", "'record is not valid JSON'"),
+                      Check("json_type(j) <> 'OBJECT'", "malformed_json", "'record is a JSON ' || lower(json_type(j)) || ', not an object'")] + checks
+        if missing:
+            checks = [Check("true", "missing_column", "'file has no column ' || " + repr(", ".join(missing)).replace('"', "'"))]
+        cases = "\n".join(f"        when {c.condition} then '{c.error_type}'" for c in checks)
+        messages = "\n".join(f"        when {c.condition} then {c.message}" for c in checks)
+        join = ""
+        if self.sideload_sql:
+            join = self.sideload_sql
+        return f"""
+with parsed as (
+    select *, {parse} as j from frame
+),
+mapped as (
+    select source_line, raw, frame_error, frame_message, j,
+{self.fields},
+        {self.attributes_sql(header)} as attributes
+    from parsed {join}
+),
+checked as (
+    select *,
+        case when frame_error is not null then frame_error
+{cases}
+        end as error_type,
+        case when frame_error is not null then frame_message
+{messages}
+        end as error_message
+    from mapped
+)
+select * exclude (raw, j, frame_error, frame_message),
+    case when error_type is not null then left(raw, {RAW_PAYLOAD_LIMIT}) end as raw_payload
+from checked
+"""
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with the timestamp macros adapters use."""
+    con = duckdb.connect()
+    for statement in MACROS:
+        con.execute(statement)
+    return con
+
+
+def required(expr: str, name: str) -> Check:
+    return Check(f"{expr} is null", "missing_field", f"'{name} is missing'")
+
+
+def timestamp(expr_raw: str, expr_ts: str, name: str) -> Check:
+    return Check(f"{expr_raw} is not null and {expr_ts} is null", "invalid_timestamp",
+                 f"'{name} is not a timestamp with a zone: ' || left({expr_raw}, 60)")
+
+
+def integer(expr_raw: str, name: str) -> Check:
+    return Check(f"{expr_raw} is not null and trim({expr_raw}) <> '' and try_cast({expr_raw} as bigint) is null",
+                 "invalid_type", f"'{name} is not a whole number: ' || left({expr_raw}, 60)")
