@@ -1,1 +1,25 @@
-"""transforms/tagging"""
+"""Reason, outcome and journey-phase tagging from the taxonomy in data/taxonomy/."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from transforms.tagging.outcomes import OutcomeTagger
+from transforms.tagging.phases import PhaseTagger
+from transforms.tagging.reasons import ReasonTagger
+from transforms.tagging.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
+
+
+class Tagger:
+    """Reason, then outcome, then phase (the phase falls back on the reason's hint)."""
+
+    def __init__(self, taxonomy: Taxonomy):
+        self.reasons = ReasonTagger(taxonomy)
+        self.outcomes = OutcomeTagger(taxonomy)
+        self.phases = PhaseTagger(taxonomy)
+
+    def tag(self, table: pa.Table) -> pa.Table:
+        return self.phases.tag(self.outcomes.tag(self.reasons.tag(table)))
+
+
+__all__ = ["Tagger", "Taxonomy", "TaxonomyError", "load_taxonomy"]

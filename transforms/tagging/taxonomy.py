@@ -1,0 +1,176 @@
+"""Load and check the taxonomy a user edits: reasons.yml, outcomes.yml and phases.yml in one folder.
+
+Errors name the file, the entry and the field, e.g.
+    reasons.yml: reasons[3] (billing_confusion): dimension 'money' is not one of people, product, process
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from transforms.schema import JOURNEY_PHASES, OUTCOMES
+
+DIMENSIONS = ("people", "product", "process")
+DEFAULT_TAXONOMY = Path(__file__).resolve().parents[2] / "data" / "taxonomy"
+
+
+class TaxonomyError(ValueError):
+    """The taxonomy files cannot be used as they are."""
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    label: str
+    dimension: str
+    phase: str | None
+    patterns: tuple[str, ...]
+    codes: tuple[str, ...]
+    examples: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PhaseRule:
+    phase: str
+    interaction_type: str | None
+    source_code: str | None
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    reasons: tuple[Reason, ...]
+    outcome_codes: dict[str, dict[str, str]]
+    outcome_cues: tuple[tuple[str, tuple[str, ...]], ...]
+    outcome_defaults: dict[str, str]
+    phase_rules: tuple[PhaseRule, ...]
+
+    def reason(self, code: str) -> Reason:
+        return next(r for r in self.reasons if r.code == code)
+
+
+def _read(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TaxonomyError(f"{path}: file not found") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise TaxonomyError(f"{path.name}:{where} not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(data, dict):
+        raise TaxonomyError(f"{path.name}: expected a mapping at the top level")
+    if data.get("version") != 1:
+        raise TaxonomyError(f"{path.name}: version must be 1, found {data.get('version')!r}")
+    return data
+
+
+def _strings(value, where: str, field: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TaxonomyError(f"{where}: {field} must be a list of strings")
+    return tuple(value)
+
+
+def _check_pattern(pattern: str, where: str, field: str) -> None:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise TaxonomyError(f"{where}: {field} {pattern!r} is not a valid regular expression ({exc})") from None
+
+
+def _reasons(path: Path) -> tuple[Reason, ...]:
+    data = _read(path)
+    entries = data.get("reasons")
+    if not isinstance(entries, list) or not entries:
+        raise TaxonomyError(f"{path.name}: 'reasons' must be a non-empty list")
+    reasons, seen = [], set()
+    for i, entry in enumerate(entries):
+        where = f"{path.name}: reasons[{i}]"
+        if not isinstance(entry, dict):
+            raise TaxonomyError(f"{where}: expected a mapping")
+        code = entry.get("code")
+        if not isinstance(code, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", code):
+            raise TaxonomyError(f"{where}: code must be lower_snake_case text, found {code!r}")
+        where = f"{where} ({code})"
+        if code in seen:
+            raise TaxonomyError(f"{where}: code is used twice")
+        seen.add(code)
+        if code == "unknown":
+            raise TaxonomyError(f"{where}: 'unknown' is reserved for text no tier could tag")
+        dimension = entry.get("dimension")
+        if dimension not in DIMENSIONS:
+            raise TaxonomyError(f"{where}: dimension {dimension!r} is not one of {', '.join(DIMENSIONS)}")
+        phase = entry.get("phase")
+        if phase is not None and phase not in JOURNEY_PHASES:
+            raise TaxonomyError(f"{where}: phase {phase!r} is not one of {', '.join(JOURNEY_PHASES)}")
+        patterns = _strings(entry.get("patterns"), where, "patterns")
+        for pattern in patterns:
+            _check_pattern(pattern, where, "pattern")
+        codes = _strings(entry.get("codes"), where, "codes")
+        for c in codes:
+            if ":" not in c:
+                raise TaxonomyError(f"{where}: code {c!r} must read '<touchpoint>:<source code>'")
+        reasons.append(Reason(code, str(entry.get("label") or code), dimension, phase, patterns, codes,
+                              _strings(entry.get("examples"), where, "examples")))
+    return tuple(reasons)
+
+
+def _outcomes(path: Path):
+    data = _read(path)
+    codes = data.get("codes") or {}
+    if not isinstance(codes, dict):
+        raise TaxonomyError(f"{path.name}: 'codes' must map touchpoints to code: outcome mappings")
+    for touchpoint, mapping in codes.items():
+        if not isinstance(mapping, dict):
+            raise TaxonomyError(f"{path.name}: codes.{touchpoint} must map source codes to outcomes")
+        for code, outcome in mapping.items():
+            if outcome not in OUTCOMES:
+                raise TaxonomyError(f"{path.name}: codes.{touchpoint}.{code}: outcome {outcome!r} is not one of {', '.join(OUTCOMES)}")
+    cues = []
+    for i, cue in enumerate(data.get("text_cues") or []):
+        where = f"{path.name}: text_cues[{i}]"
+        if not isinstance(cue, dict) or cue.get("outcome") not in OUTCOMES:
+            raise TaxonomyError(f"{where}: outcome must be one of {', '.join(OUTCOMES)}")
+        patterns = _strings(cue.get("patterns"), where, "patterns")
+        for pattern in patterns:
+            _check_pattern(pattern, where, "pattern")
+        cues.append((cue["outcome"], patterns))
+    defaults = data.get("defaults") or {}
+    for touchpoint, outcome in defaults.items():
+        if outcome not in OUTCOMES:
+            raise TaxonomyError(f"{path.name}: defaults.{touchpoint}: outcome {outcome!r} is not one of {', '.join(OUTCOMES)}")
+    return {str(t): {str(k): v for k, v in m.items()} for t, m in codes.items()}, tuple(cues), dict(defaults)
+
+
+def _phases(path: Path) -> tuple[PhaseRule, ...]:
+    data = _read(path)
+    declared = [p.get("code") for p in data.get("phases") or [] if isinstance(p, dict)]
+    if tuple(declared) != JOURNEY_PHASES:
+        raise TaxonomyError(f"{path.name}: phases must list the six journey phases in order: {', '.join(JOURNEY_PHASES)}")
+    rules = []
+    for i, rule in enumerate(data.get("rules") or []):
+        where = f"{path.name}: rules[{i}]"
+        if not isinstance(rule, dict):
+            raise TaxonomyError(f"{where}: expected a mapping")
+        if rule.get("phase") not in JOURNEY_PHASES:
+            raise TaxonomyError(f"{where}: phase {rule.get('phase')!r} is not one of {', '.join(JOURNEY_PHASES)}")
+        if not rule.get("interaction_type") and not rule.get("source_code"):
+            raise TaxonomyError(f"{where}: give interaction_type, source_code or both")
+        if rule.get("source_code"):
+            _check_pattern(rule["source_code"], where, "source_code")
+        rules.append(PhaseRule(rule["phase"], rule.get("interaction_type"), rule.get("source_code")))
+    return tuple(rules)
+
+
+def load_taxonomy(folder: str | Path | None = None) -> Taxonomy:
+    """Read and check the three taxonomy files in `folder` (the shipped default when None)."""
+    folder = Path(folder) if folder else DEFAULT_TAXONOMY
+    if not folder.is_dir():
+        raise TaxonomyError(f"{folder}: taxonomy folder not found")
+    codes, cues, defaults = _outcomes(folder / "outcomes.yml")
+    return Taxonomy(_reasons(folder / "reasons.yml"), codes, cues, defaults, _phases(folder / "phases.yml"))
