@@ -1,0 +1,147 @@
+"""Ingest job: raw touchpoint files -> canonical, deduplicated, stitched, tagged interactions in Parquet.
+
+Reads <input>/<touchpoint>/** (JSON Lines, CSV, JSON documents; .gz too), writes under
+<output>/runs/<run_id>/:
+    interactions/occurred_date=YYYY-MM-DD/part-NNNNN.parquet   good records (schema v1)
+    failed/part-*.parquet                                      every record that failed, with why and where
+    manifest.json                                              per file: read = good + failed, duplicates
+then runs the quality gate and, if it passes, publishes the run as <output>/current.
+
+    python -m pipelines.ingest --input data/raw --output data/warehouse/lake
+    python -m pipelines.ingest --runner DataflowRunner --project P --region R --temp_location gs://b/tmp \
+        --input gs://b/raw --output gs://b/lake      # any Beam runner; publishing needs a local output
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import posixpath
+import secrets
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+from pipelines.options import IngestOptions
+from pipelines.publish import publish
+from pipelines.quality import GateResult, run_gate
+from transforms.read import SumCounts, ReadTouchpoints, list_input_files, touchpoint_of
+from transforms.identity import ResolveIdentities
+from transforms.schema import FAILED_SCHEMA
+from transforms.steps import DUPLICATES, AssignBuckets, ProcessBucket, WriteFailed, run_paths
+from transforms.tagging import load_taxonomy
+from transforms.write import write_parquet
+
+
+class IngestError(Exception):
+    """The job cannot start or its output cannot be published; the message says why, in one line."""
+
+
+@dataclass
+class IngestResult:
+    run_id: str
+    run_dir: str
+    manifest: dict
+    gate: GateResult | None
+    published: bool
+
+
+def new_run_id(now: datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def write_manifest(rows, path: str, run_id: str, input_root: str, started_at: str) -> None:
+    """Per-file counts -> manifest.json; good includes duplicates, written = good - duplicates."""
+    files = []
+    for source_file, (read, good, failed, duplicates) in sorted(rows):
+        files.append({"file": source_file, "touchpoint": touchpoint_of(source_file, input_root),
+                      "read": read, "good": good, "failed": failed, "duplicates": duplicates,
+                      "written": good - duplicates})
+    totals = {k: sum(f[k] for f in files) for k in ("read", "good", "failed", "duplicates", "written")}
+    manifest = {"run_id": run_id, "started_at": started_at, "input": input_root, "files": files, "totals": totals,
+                "reconciled": all(f["read"] == f["good"] + f["failed"] for f in files)}
+    with FileSystems.create(path) as handle:
+        handle.write(json.dumps(manifest, indent=2).encode())
+
+
+def build(pipeline: beam.Pipeline, files: list[str], options: IngestOptions, taxonomy, run_id: str, started: datetime) -> None:
+    """Wire the job: the logic lives in transforms/, this only connects the steps."""
+    paths = run_paths(options.output, run_id)
+    chunk_bytes = int(options.chunk_mb * 1024 * 1024)
+    parsed = pipeline | "ListFiles" >> beam.Create(files) | "ReadTouchpoints" >> ReadTouchpoints(options.input, chunk_bytes)
+    resolution = parsed["links"] | "ResolveIdentities" >> beam.CombineGlobally(ResolveIdentities())
+    processed = (
+        parsed["good"]
+        | "AssignBuckets" >> beam.ParDo(AssignBuckets(options.buckets))
+        | "GroupByBucket" >> beam.GroupByKey()
+        | "DedupStitchTagWrite" >> beam.ParDo(
+            ProcessBucket(taxonomy, paths["interactions"], run_id, started),
+            beam.pvalue.AsSingleton(resolution)).with_outputs(DUPLICATES, main="written")
+    )
+    _ = parsed["failed"] | "WriteFailed" >> beam.ParDo(WriteFailed(paths["failed"]))
+    _ = (
+        (parsed["counts"], processed[DUPLICATES])
+        | "FlattenCounts" >> beam.Flatten()
+        | "SumPerFile" >> beam.CombinePerKey(SumCounts())
+        | "CollectCounts" >> beam.combiners.ToList()
+        | "WriteManifest" >> beam.Map(write_manifest, paths["manifest"], run_id, options.input, started.isoformat())
+    )
+
+
+def run(argv: list[str] | None = None, save_main_session: bool = False, gate: bool = True) -> IngestResult:
+    """Run the ingest job, gate it and publish it. Raises IngestError with a one-line reason."""
+    pipeline_options = PipelineOptions(argv)
+    options = pipeline_options.view_as(IngestOptions)
+    standard = pipeline_options.view_as(StandardOptions)
+    if not standard.runner:
+        standard.runner = "DirectRunner"
+    if options.buckets < 1 or options.chunk_mb <= 0:
+        raise IngestError("--buckets must be at least 1 and --chunk_mb above 0")
+    try:
+        taxonomy = load_taxonomy(options.taxonomy)
+    except ValueError as exc:
+        raise IngestError(f"taxonomy: {exc}") from None
+    files = list_input_files(options.input)
+    if not files:
+        raise IngestError(f"{options.input}: no input files (expected <input>/<touchpoint>/<file>)")
+    started = datetime.now(timezone.utc).replace(microsecond=0)
+    run_id = options.run_id or new_run_id(started)
+    paths = run_paths(options.output, run_id)
+    logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    with beam.Pipeline(options=pipeline_options) as pipeline:
+        build(pipeline, files, options, taxonomy, run_id, started)
+    failed_written = FileSystems.match([posixpath.join(paths["failed"], "*.parquet")])[0].metadata_list
+    if not failed_written:  # readers expect the folder to hold a (possibly empty) table
+        write_parquet(FAILED_SCHEMA.empty_table(), posixpath.join(paths["failed"], "part-empty.parquet"))
+    with FileSystems.open(paths["manifest"]) as handle:
+        manifest = json.loads(handle.read())
+    result = IngestResult(run_id, paths["run"], manifest, None, False)
+    if not gate:
+        return result
+    result.gate = run_gate(paths["interactions"], paths["manifest"], taxonomy)
+    if not result.gate.success:
+        raise IngestError(f"quality gate failed for run {run_id}; the published data is unchanged. Failed: "
+                          + "; ".join(result.gate.failures))
+    publish(options.output, run_id, options.keep_runs)
+    result.published = True
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        result = run(argv)
+    except IngestError as exc:
+        print(f"ingest: {exc}", file=sys.stderr)
+        return 1
+    totals = result.manifest["totals"]
+    print(f"run {result.run_id}: read {totals['read']}, good {totals['good']}, failed {totals['failed']}, "
+          f"duplicates {totals['duplicates']}, written {totals['written']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+"""Options of the ingest job, as Beam PipelineOptions so runners and flags mix as users expect."""
+
+from __future__ import annotations
+
+from apache_beam.options.pipeline_options import PipelineOptions
+
+
+class IngestOptions(PipelineOptions):
+    @classmethod
+    def _add_argparse_args(cls, parser):
+        parser.add_argument("--input", default="data/raw",
+                            help="Raw input root: one folder per touchpoint (web, app, call_center, email, chat, survey, billing).")
+        parser.add_argument("--output", default="data/warehouse/lake",
+                            help="Lake root: runs/<run_id>/ holds each run; 'current' points at the published one.")
+        parser.add_argument("--taxonomy", default=None,
+                            help="Folder with reasons.yml, outcomes.yml and phases.yml (default: the shipped taxonomy).")
+        parser.add_argument("--chunk_mb", type=float, default=8.0,
+                            help="Size of the file chunks that are parsed as one Arrow table.")
+        parser.add_argument("--buckets", type=int, default=4,
+                            help="Dedup buckets: shards of interaction ids processed independently.")
+        parser.add_argument("--run_id", default=None, help="Name of this run (default: UTC time + random suffix).")
+        parser.add_argument("--keep_runs", type=int, default=3, help="Published runs kept on disk.")

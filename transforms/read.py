@@ -1,0 +1,159 @@
+"""Beam steps that turn raw file paths into parsed Arrow tables, failed records and per-file counts.
+
+Elements are whole Arrow tables (one per file chunk), never single events.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+import apache_beam as beam
+import pyarrow as pa
+from apache_beam.metrics import Metrics
+
+from transforms.io import DEFAULT_CHUNK_BYTES, ChunkSpec, plan_chunks, read_chunk
+from transforms.parse import failed_file, parse_block
+from transforms.sources import ADAPTERS
+from transforms.sources.base import connect
+
+FAILED = "failed"
+COUNTS = "counts"
+LINKS = "links"
+
+
+def touchpoint_of(path: str, input_root: str) -> str | None:
+    """The touchpoint folder a file sits in: <input_root>/<touchpoint>/..."""
+    relative = path[len(input_root):].lstrip("/\\") if path.startswith(input_root) else path
+    parts = relative.replace("\\", "/").split("/")
+    return parts[0] if len(parts) > 1 else None
+
+
+def is_hidden(path: str) -> bool:
+    """Files and folders starting with '_' or '.' are bookkeeping (e.g. _truth.json), not input."""
+    return any(part.startswith(("_", ".")) for part in path.replace("\\", "/").split("/")[-2:])
+
+
+def counts(path: str, read: int = 0, good: int = 0, failed: int = 0, duplicates: int = 0):
+    return path, (read, good, failed, duplicates)
+
+
+class PlanChunks(beam.DoFn):
+    """File path -> record-aligned ChunkSpecs.
+
+    'data/raw/web/events-0001.jsonl' -> ChunkSpec(path, 'web', index=0, start=0, end=8388521, first_line=1), ...
+    A file in an unknown touchpoint folder, or one that cannot be opened, becomes one failed record.
+    """
+
+    def __init__(self, input_root: str, chunk_bytes: int = DEFAULT_CHUNK_BYTES):
+        self.input_root = input_root
+        self.chunk_bytes = chunk_bytes
+        self.files = Metrics.counter("ingest", "files")
+
+    def process(self, path: str):
+        touchpoint = touchpoint_of(path, self.input_root)
+        adapter = ADAPTERS.get(touchpoint or "")
+        if adapter is None:
+            yield beam.pvalue.TaggedOutput(FAILED, failed_file(
+                path, touchpoint, "unknown_touchpoint",
+                f"no adapter for folder {touchpoint!r}; known: {', '.join(sorted(ADAPTERS))}"))
+            yield beam.pvalue.TaggedOutput(COUNTS, counts(path, read=1, failed=1))
+            return
+        self.files.inc()
+        try:
+            specs = plan_chunks(path, touchpoint, adapter.framing, adapter.header_rows, self.chunk_bytes)
+        except Exception as exc:  # unreadable or corrupt file: one counted failure, never a crash
+            yield beam.pvalue.TaggedOutput(FAILED, failed_file(path, touchpoint, "unreadable_file", f"{type(exc).__name__}: {exc}"))
+            yield beam.pvalue.TaggedOutput(COUNTS, counts(path, read=1, failed=1))
+            return
+        if not specs:
+            yield beam.pvalue.TaggedOutput(COUNTS, counts(path))
+        yield from specs
+
+
+class ParseChunk(beam.DoFn):
+    """ChunkSpec -> Arrow table of canonical records (main), failed records, counts and identity links.
+
+    A chunk of web/events-0001.jsonl holding
+        {"messageId":"m1","type":"page","anonymousId":"a1","timestamp":"2026-02-10T20:52:32Z",...}
+        {"messageId":"m2","type":"page",
+    gives one good row (web:m1) and one failed row (malformed_json, line 2).
+    """
+
+    def __init__(self, chunk_bytes: int = DEFAULT_CHUNK_BYTES):
+        self.chunk_bytes = chunk_bytes
+        self.good_records = Metrics.counter("ingest", "good_records")
+        self.failed_records = Metrics.counter("ingest", "failed_records")
+
+    def setup(self):
+        self.con = connect()
+
+    def process(self, spec: ChunkSpec):
+        adapter = ADAPTERS[spec.touchpoint]
+        read = good = failed = 0
+        line = spec.first_line
+        block_bytes = 0 if adapter.framing == "json_document" else self.chunk_bytes
+        try:
+            for first_line, block in read_chunk(spec, adapter.header_rows, block_bytes, adapter.framing == "csv"):
+                line = first_line
+                parsed = parse_block(self.con, adapter, block, first_line, spec.path, spec.header)
+                read += parsed.read
+                good += parsed.good.num_rows
+                failed += parsed.failed.num_rows
+                if parsed.good.num_rows:
+                    yield parsed.good
+                    links = parsed.good.select(["source_customer_ref", "linked_ref"]).filter(
+                        pa.compute.is_valid(parsed.good["linked_ref"]))
+                    if links.num_rows:
+                        yield beam.pvalue.TaggedOutput(LINKS, links.group_by(["source_customer_ref", "linked_ref"]).aggregate([]))
+                if parsed.failed.num_rows:
+                    yield beam.pvalue.TaggedOutput(FAILED, parsed.failed)
+        except Exception as exc:  # e.g. a corrupt .gz: what was read stands, the rest is one failure
+            yield beam.pvalue.TaggedOutput(FAILED, failed_file(
+                spec.path, spec.touchpoint, "unreadable_file", f"{type(exc).__name__}: {exc}", line))
+            read += 1
+            failed += 1
+        self.good_records.inc(good)
+        self.failed_records.inc(failed)
+        yield beam.pvalue.TaggedOutput(COUNTS, counts(spec.path, read, good, failed))
+
+
+class SumCounts(beam.CombineFn):
+    """Element-wise sum of (read, good, failed, duplicates) tuples."""
+
+    def create_accumulator(self):
+        return (0, 0, 0, 0)
+
+    def add_input(self, acc, value):
+        return tuple(a + b for a, b in zip(acc, value))
+
+    def merge_accumulators(self, accumulators):
+        total = (0, 0, 0, 0)
+        for acc in accumulators:
+            total = self.add_input(total, acc)
+        return total
+
+    def extract_output(self, acc):
+        return acc
+
+
+@beam.ptransform_fn
+def ReadTouchpoints(pipeline_or_files, input_root: str, chunk_bytes: int = DEFAULT_CHUNK_BYTES):
+    """Paths -> {'good', 'failed', 'counts', 'links'} PCollections."""
+    planned = pipeline_or_files | "PlanChunks" >> beam.ParDo(PlanChunks(input_root, chunk_bytes)).with_outputs(FAILED, COUNTS, main="chunks")
+    parsed = (
+        planned.chunks
+        | "SpreadChunks" >> beam.Reshuffle()
+        | "ParseChunks" >> beam.ParDo(ParseChunk(chunk_bytes)).with_outputs(FAILED, COUNTS, LINKS, main="good")
+    )
+    failed = (planned[FAILED], parsed[FAILED]) | "FlattenFailed" >> beam.Flatten()
+    counted = (planned[COUNTS], parsed[COUNTS]) | "FlattenCounts" >> beam.Flatten()
+    return {"good": parsed.good, "failed": failed, "counts": counted, "links": parsed[LINKS]}
+
+
+def list_input_files(input_root: str) -> list[str]:
+    """Every file under <input_root>/<touchpoint>/ (any depth), skipping '_' and '.' names."""
+    from apache_beam.io.filesystems import FileSystems
+
+    pattern = posixpath.join(input_root.rstrip("/"), "**")
+    matched = FileSystems.match([pattern])[0].metadata_list
+    return sorted(m.path for m in matched if not is_hidden(m.path) and touchpoint_of(m.path, input_root) is not None)

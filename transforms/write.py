@@ -1,0 +1,34 @@
+"""Writing Arrow tables as Parquet through Beam's FileSystems, so any runner's storage works."""
+
+from __future__ import annotations
+
+import posixpath
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+from transforms.schema import FAILED_SCHEMA, INTERACTION_SCHEMA, conform
+
+
+def write_parquet(table: pa.Table, path: str) -> str:
+    with FileSystems.create(path) as handle:
+        pq.write_table(table, handle, compression="zstd")
+    return path
+
+
+def write_by_date(table: pa.Table, root: str, part: str) -> list[tuple[str, int]]:
+    """Write interactions into Hive-style date partitions: <root>/occurred_date=YYYY-MM-DD/<part>.parquet."""
+    table = conform(table, INTERACTION_SCHEMA)
+    dates = pc.strftime(table["occurred_at"], format="%Y-%m-%d")
+    written = []
+    for day in sorted(pc.unique(dates).to_pylist()):
+        rows = table.filter(pc.equal(dates, day))
+        written.append((write_parquet(rows, posixpath.join(root, f"occurred_date={day}", f"{part}.parquet")), rows.num_rows))
+    return written
+
+
+def write_failed(table: pa.Table, root: str, part: str) -> tuple[str, int]:
+    table = conform(table, FAILED_SCHEMA)
+    return write_parquet(table, posixpath.join(root, f"{part}.parquet")), table.num_rows
