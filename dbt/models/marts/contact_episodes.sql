@@ -1,0 +1,29 @@
+with episodes as (
+    select * from {{ ref('int_contact_episodes_grouped') }}
+),
+
+final as (
+    select
+        episode_id,
+        customer_id,
+        reason_code,
+        reason_dimension,
+        journey_phase,
+        first_touchpoint,
+        started_at,
+        last_contact_at,
+        date_trunc('month', started_at)::date as started_month,
+        contacts,
+        contacts - 1 as repeat_contacts,
+        channel_switches,
+        transfers,
+        was_escalated,
+        is_resolved,
+        is_first_contact_resolution,
+        had_self_service_failure,
+        hours_to_resolution,
+        last_outcome
+    from episodes
+)
+
+select * from final
