@@ -14,6 +14,8 @@ then runs the quality gate and, if it passes, publishes the run as <output>/curr
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 import posixpath
@@ -95,8 +97,14 @@ def build(pipeline: beam.Pipeline, files: list[str], options: IngestOptions, tax
 def run(argv: list[str] | None = None, save_main_session: bool = False, gate: bool = True) -> IngestResult:
     """Run the ingest job, gate it and publish it. Raises IngestError with a one-line reason."""
     pipeline_options = PipelineOptions(argv)
-    options = pipeline_options.view_as(IngestOptions)
-    standard = pipeline_options.view_as(StandardOptions)
+    complaint = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(complaint):
+            options = pipeline_options.view_as(IngestOptions)
+            standard = pipeline_options.view_as(StandardOptions)
+    except SystemExit:
+        lines = complaint.getvalue().strip().splitlines()
+        raise IngestError(lines[-1] if lines else "invalid arguments") from None
     if not standard.runner:
         standard.runner = "DirectRunner"
     if options.buckets < 1 or options.chunk_mb <= 0:

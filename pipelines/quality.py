@@ -83,7 +83,8 @@ def run_gate(interactions_dir: str, manifest_path: str, taxonomy: Taxonomy,
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    for name in ("great_expectations", "great_expectations.data_context.types.base"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     with open(manifest_path) as f:
         manifest = json.load(f)
     failures = check_manifest(manifest, max_failed_share)

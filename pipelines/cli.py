@@ -1,0 +1,205 @@
+"""The `cx` command: generate sample data, ingest, build the warehouse, or all of it with `cx run`.
+
+    cx run                              sample data (if none), ingest, quality gate, dbt build, summary
+    cx generate --customers 10000       raw touchpoint files under data/raw
+    cx ingest --input data/raw          the Beam job alone (extra arguments go to Beam, e.g. --runner)
+    cx build                            dbt build over the published lake
+    cx query "select * from root_causes limit 5"
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+console = Console()
+if not console.is_terminal:
+    console = Console(width=140)
+err_console = Console(stderr=True, width=10_000)
+
+
+class _QuietImports(logging.Filter):
+    """Drop the notice Beam logs at import when Google Cloud clients are not installed (they are optional)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("apitools not found")
+
+
+def _configure_logging() -> None:
+    handler = logging.StreamHandler()
+    handler.addFilter(_QuietImports())
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
+
+
+class CxError(Exception):
+    """An error the user can fix; shown as one line, exit code 1."""
+
+
+def _paths(warehouse: str) -> dict[str, Path]:
+    root = Path(warehouse)
+    return {"lake": root / "lake", "duckdb": root / "cx.duckdb", "exports": root / "exports"}
+
+
+def _has_input(folder: Path) -> bool:
+    return folder.is_dir() and any(p.is_file() for p in folder.glob("*/*"))
+
+
+def _ingest(input_dir: str, lake: Path, taxonomy: str | None, chunk_mb: float, buckets: int, beam_args: tuple[str, ...]):
+    from pipelines.ingest import IngestError, run
+
+    argv = ["--input", str(input_dir), "--output", str(lake), "--chunk_mb", str(chunk_mb), "--buckets", str(buckets)]
+    if taxonomy:
+        argv += ["--taxonomy", taxonomy]
+    try:
+        return run(argv + list(beam_args))
+    except IngestError as exc:
+        raise CxError(str(exc)) from None
+
+
+def _build(lake: Path, duckdb_path: Path, exports: Path):
+    from pipelines.warehouse import WarehouseError, build_warehouse
+
+    if not (lake / "current").exists():
+        raise CxError(f"{lake}/current: nothing published yet; run `cx ingest` first")
+    try:
+        return build_warehouse(lake / "current", duckdb_path, exports)
+    except WarehouseError as exc:
+        raise CxError(str(exc)) from None
+
+
+taxonomy_option = click.option("--taxonomy", type=click.Path(file_okay=False), default=None,
+                               help="Folder with reasons.yml, outcomes.yml, phases.yml (default: data/taxonomy).")
+warehouse_option = click.option("--warehouse", type=click.Path(file_okay=False), default="data/warehouse", show_default=True,
+                                help="Where the lake, the DuckDB file and the exports live.")
+chunk_option = click.option("--chunk-mb", type=click.FloatRange(min=0.01), default=8.0, show_default=True,
+                            help="Size of the file chunks parsed as one Arrow table.")
+buckets_option = click.option("--buckets", type=click.IntRange(min=1), default=4, show_default=True,
+                              help="Dedup shards.")
+
+
+@click.group(help=__doc__.split("\n\n")[0])
+@click.version_option(package_name="cx-analytics")
+def cli() -> None:
+    pass
+
+
+@cli.command(help="Write sample raw files in each touchpoint's native shape, with planted truths.")
+@click.option("--customers", type=click.IntRange(min=1), default=2000, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), default="data/raw", show_default=True)
+@click.option("--records-per-file", type=click.IntRange(min=1), default=20_000, show_default=True)
+def generate(customers: int, seed: int, out: str, records_per_file: int) -> None:
+    from pipelines.generate import generate as write_sample
+
+    started = time.perf_counter()
+    truth = write_sample(out, customers, seed, records_per_file)
+    records = sum(f["records"] for f in truth["files"].values())
+    console.print(f"wrote {records:,} records in {len(truth['files'])} files for {customers:,} customers to {out}/ "
+                  f"in {time.perf_counter() - started:.1f}s (truth: {out}/_truth.json)")
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+             help="Run the Beam ingest job, the quality gate, and publish. Extra arguments go to Beam.")
+@click.option("--input", "input_dir", type=click.Path(file_okay=False), default="data/raw", show_default=True)
+@warehouse_option
+@taxonomy_option
+@chunk_option
+@buckets_option
+@click.pass_context
+def ingest(ctx: click.Context, input_dir: str, warehouse: str, taxonomy: str | None, chunk_mb: float, buckets: int) -> None:
+    paths = _paths(warehouse)
+    result = _ingest(input_dir, paths["lake"], taxonomy, chunk_mb, buckets, tuple(ctx.args))
+    t = result.manifest["totals"]
+    console.print(f"run {result.run_id}: read {t['read']:,}, good {t['good']:,}, failed {t['failed']:,}, "
+                  f"duplicates {t['duplicates']:,}, written {t['written']:,}; published at {paths['lake'] / 'current'}")
+
+
+@cli.command(help="Build the DuckDB warehouse and Parquet exports with dbt over the published lake.")
+@warehouse_option
+def build(warehouse: str) -> None:
+    paths = _paths(warehouse)
+    result = _build(paths["lake"], paths["duckdb"], paths["exports"])
+    console.print(f"dbt build passed in {result.seconds:.1f}s: {result.duckdb_path}, exports in {result.exports_dir}/")
+
+
+@cli.command(help="Everything: sample data if the input is empty, ingest, quality gate, dbt build, summary.")
+@click.option("--input", "input_dir", type=click.Path(file_okay=False), default="data/raw", show_default=True)
+@click.option("--customers", type=click.IntRange(min=1), default=2000, show_default=True,
+              help="Customers to simulate when sample data is generated.")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--regenerate", is_flag=True, help="Write fresh sample data even if the input has files.")
+@warehouse_option
+@taxonomy_option
+@chunk_option
+@buckets_option
+def run(input_dir: str, customers: int, seed: int, regenerate: bool, warehouse: str, taxonomy: str | None,
+        chunk_mb: float, buckets: int) -> None:
+    from pipelines.generate import generate as write_sample
+    from pipelines.summary import collect, render
+
+    paths = _paths(warehouse)
+    seconds: dict[str, float] = {}
+    if regenerate or not _has_input(Path(input_dir)):
+        with console.status(f"Generating sample data for {customers:,} customers..."):
+            started = time.perf_counter()
+            write_sample(input_dir, customers, seed)
+            seconds["generate"] = time.perf_counter() - started
+    with console.status("Ingesting (Beam), then the quality gate..."):
+        started = time.perf_counter()
+        result = _ingest(input_dir, paths["lake"], taxonomy, chunk_mb, buckets, ())
+        seconds["ingest"] = time.perf_counter() - started
+    with console.status("Building the warehouse (dbt build)..."):
+        built = _build(paths["lake"], paths["duckdb"], paths["exports"])
+        seconds["dbt build"] = built.seconds
+    render(console, collect(built.duckdb_path, result.manifest), built.duckdb_path, built.exports_dir, seconds)
+
+
+@cli.command(help="Run one SQL query on the warehouse (read-only) and print the result.")
+@click.argument("sql")
+@warehouse_option
+def query(sql: str, warehouse: str) -> None:
+    import duckdb
+
+    path = _paths(warehouse)["duckdb"]
+    if not path.exists():
+        raise CxError(f"{path}: no warehouse yet; run `cx run` first")
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        print(con.sql(sql))
+    except duckdb.Error as exc:
+        raise CxError(f"query failed: {str(exc).splitlines()[0]}") from None
+    finally:
+        con.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: errors are one line on stderr and a non-zero exit code, never a traceback."""
+    _configure_logging()
+    try:
+        cli.main(args=argv, prog_name="cx", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        console.print(exc.ctx.get_help() if exc.ctx else cli.get_help(click.Context(cli, info_name="cx")))
+        return 0
+    except click.ClickException as exc:
+        err_console.print(f"cx: error: {exc.format_message()}", highlight=False, markup=False, soft_wrap=True)
+        return 2
+    except click.exceptions.Abort:
+        err_console.print("cx: aborted", highlight=False)
+        return 130
+    except CxError as exc:
+        err_console.print(f"cx: error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        return 1
+    except (OSError, ValueError) as exc:
+        err_console.print(f"cx: error: {type(exc).__name__}: {exc}", highlight=False, markup=False, soft_wrap=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""The end-of-run summary: what was read, what drives contacts, and where effort is highest."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import duckdb
+from rich.console import Console
+from rich.table import Table
+
+TOP_ROOT_CAUSES = """
+    select reason_code, journey_phase, touchpoint, contacts, unresolved_rate, repeat_rate, ces_mean, impact_score
+    from root_causes order by impact_score desc, pareto_rank limit 5
+"""
+EFFORT_PER_PHASE = """
+    select
+        journey_phase,
+        sum(episodes)::bigint as episodes,
+        sum(ces_mean * ces_responses) / nullif(sum(ces_responses), 0) as ces_mean,
+        sum(ces_easy_responses) / nullif(sum(ces_responses), 0) as ces_easy_rate,
+        sum(first_contact_resolutions) / nullif(sum(episodes), 0) as fcr_rate,
+        sum(repeat_contacts) / nullif(sum(contacts), 0) as repeat_contact_rate,
+        sum(transfers) / nullif(sum(episodes), 0) as transfers_per_episode,
+        sum(effort_index * (episodes + ces_responses)) / nullif(sum(episodes + ces_responses), 0) as effort_index
+    from effort_by_phase
+    group by journey_phase
+    order by effort_index desc
+"""
+
+
+def collect(duckdb_path: Path, manifest: dict) -> dict:
+    """The figures the summary shows, as plain data."""
+    per_touchpoint = defaultdict(lambda: {"files": 0, "read": 0, "good": 0, "failed": 0, "duplicates": 0, "written": 0})
+    for f in manifest["files"]:
+        row = per_touchpoint[f["touchpoint"] or "(unknown)"]
+        row["files"] += 1
+        for key in ("read", "good", "failed", "duplicates", "written"):
+            row[key] += f[key]
+    con = duckdb.connect(str(duckdb_path), read_only=True)
+    try:
+        def rows(query):
+            result = con.execute(query)
+            names = [d[0] for d in result.description]
+            return [dict(zip(names, r)) for r in result.fetchall()]
+        return {"touchpoints": dict(sorted(per_touchpoint.items())), "totals": manifest["totals"],
+                "root_causes": rows(TOP_ROOT_CAUSES), "effort": rows(EFFORT_PER_PHASE)}
+    finally:
+        con.close()
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _num(value, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def render(console: Console, figures: dict, duckdb_path: Path, exports_dir: Path, seconds: dict[str, float]) -> None:
+    ingest = Table(title="Ingest per touchpoint (read = good + failed; written = good - duplicates)")
+    for column in ("touchpoint", "files", "read", "good", "failed", "duplicates", "written"):
+        ingest.add_column(column, justify="left" if column == "touchpoint" else "right")
+    for name, row in figures["touchpoints"].items():
+        ingest.add_row(name, *(f"{row[k]:,}" for k in ("files", "read", "good", "failed", "duplicates", "written")))
+    t = figures["totals"]
+    ingest.add_row("total", "", *(f"{t[k]:,}" for k in ("read", "good", "failed", "duplicates", "written")), style="bold")
+    console.print(ingest)
+
+    causes = Table(title="Top 5 root causes (by impact score)")
+    for column in ("reason", "phase", "touchpoint", "contacts", "unresolved", "repeat", "CES", "impact"):
+        causes.add_column(column, justify="left" if column in ("reason", "phase", "touchpoint") else "right")
+    for r in figures["root_causes"]:
+        causes.add_row(r["reason_code"], r["journey_phase"], r["touchpoint"], f"{r['contacts']:,}", _pct(r["unresolved_rate"]),
+                       _pct(r["repeat_rate"]), _num(r["ces_mean"], 1), _num(r["impact_score"], 0))
+    console.print(causes)
+
+    effort = Table(title="Effort per journey phase (hardest first)")
+    for column in ("phase", "episodes", "CES", "% easy", "FCR", "repeat", "transfers/ep", "effort index"):
+        effort.add_column(column, justify="left" if column == "phase" else "right")
+    for r in figures["effort"]:
+        effort.add_row(r["journey_phase"], f"{r['episodes']:,}", _num(r["ces_mean"]), _pct(r["ces_easy_rate"]), _pct(r["fcr_rate"]),
+                       _pct(r["repeat_contact_rate"]), _num(r["transfers_per_episode"]), _num(r["effort_index"], 1))
+    console.print(effort)
+
+    timing = ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items())
+    console.print(f"[bold]Done[/] ({timing}).")
+    console.print(f"DuckDB warehouse: {duckdb_path}")
+    console.print(f"Parquet exports for BI: {exports_dir}/")
+    query = "select reason_code, journey_phase, touchpoint, contacts, impact_score from root_causes order by impact_score desc limit 10"
+    console.print("Query it:", style="bold")
+    console.print(f"  .venv/bin/cx query \"{query}\"", soft_wrap=True, highlight=False, markup=False)

@@ -1,0 +1,79 @@
+"""Build the DuckDB warehouse with dbt, in a subprocess, and publish it atomically.
+
+dbt builds into a fresh DuckDB file and a fresh exports folder next to the live ones; only when every
+model and test passes are they moved into place. A failed build leaves the previous warehouse as it was.
+While dbt runs, only the new file is locked, so analysts can keep reading the published one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt"
+
+
+class WarehouseError(Exception):
+    """dbt failed; the message lists what failed."""
+
+
+@dataclass
+class BuildResult:
+    duckdb_path: Path
+    exports_dir: Path
+    seconds: float
+    log: str
+
+
+def dbt_executable() -> str:
+    candidate = Path(sys.executable).with_name("dbt")
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def _failures(log: str) -> str:
+    lines = [line.strip() for line in log.splitlines()
+             if any(mark in line for mark in ("ERROR", "FAIL", "Failure in", "Error in", "Runtime Error", "Compilation Error"))
+             and "PASS=" not in line]
+    return "; ".join(lines[:8]) or log.strip().splitlines()[-1] if log.strip() else "dbt exited with an error"
+
+
+def build_warehouse(lake_current: Path, duckdb_path: Path, exports_dir: Path, command: str = "build") -> BuildResult:
+    """Run `dbt <command>` over the published lake; swap the new DuckDB file and exports into place."""
+    duckdb_path, exports_dir = Path(duckdb_path).resolve(), Path(exports_dir).resolve()
+    duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+    building_db = duckdb_path.with_name(duckdb_path.name + ".building")
+    building_exports = exports_dir.with_name(exports_dir.name + ".building")
+    for leftover in (building_db, building_db.with_name(building_db.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    shutil.rmtree(building_exports, ignore_errors=True)
+    building_exports.mkdir(parents=True)
+    env = dict(os.environ,
+               CX_LAKE_PATH=str(Path(lake_current).resolve()),
+               CX_DUCKDB_PATH=str(building_db),
+               CX_EXPORTS_DIR=str(building_exports),
+               DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+               DBT_LOG_PATH=str(DBT_PROJECT / "logs"),
+               DBT_TARGET_PATH=str(DBT_PROJECT / "target"))
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [dbt_executable(), command, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT), "--no-use-colors"],
+        env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    log = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        building_db.unlink(missing_ok=True)
+        shutil.rmtree(building_exports, ignore_errors=True)
+        raise WarehouseError(f"dbt {command} failed; the published warehouse is unchanged: {_failures(log)}")
+    os.replace(building_db, duckdb_path)
+    old_exports = exports_dir.with_name(exports_dir.name + ".old")
+    shutil.rmtree(old_exports, ignore_errors=True)
+    if exports_dir.exists():
+        os.replace(exports_dir, old_exports)
+    os.replace(building_exports, exports_dir)
+    shutil.rmtree(old_exports, ignore_errors=True)
+    return BuildResult(duckdb_path, exports_dir, seconds, log)
