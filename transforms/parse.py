@@ -32,7 +32,11 @@ def frame(adapter: SourceAdapter, block: bytes, first_line: int, header: tuple[s
     if adapter.framing == "jsonl":
         return frame_lines(block, first_line), None
     if adapter.framing == "csv":
-        return frame_csv(block, first_line, header or ()), None
+        table = frame_csv(block, first_line, header or ())
+        for name in adapter.consumed:  # columns the mapping reads but the file lacks: nulls, and a check fails
+            if f"col_{name}" not in table.column_names:
+                table = table.append_column(f"col_{name}", pa.nulls(table.num_rows, pa.string()))
+        return table, None
     return frame_json_document(block, adapter.record_key, adapter.sideload_key)
 
 

@@ -57,10 +57,10 @@ final as (
     select
         *,
         case when is_followed_by_repeat and outcome = 'resolved' then 'unresolved' else outcome end as effective_outcome,
-        sum(case when is_repeat_contact then 0 else 1 end) over (
+        count_if(not is_repeat_contact) over (
             partition by customer_id, reason_code order by occurred_at, interaction_id
             rows between unbounded preceding and current row
-        ) as episode_number
+        )::bigint as episode_number
     from flagged
 )
 

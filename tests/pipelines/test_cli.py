@@ -1,0 +1,49 @@
+import pytest
+
+from pipelines.cli import main
+
+
+def run_cli(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["ingest", "--buckets", "x"], 2, "cx: error: Invalid value for '--buckets': 'x' is not a valid integer range."),
+    (["run", "--customers", "0"], 2, "cx: error: Invalid value for '--customers': 0 is not in the range x>=1."),
+    (["frobnicate"], 2, "cx: error: No such command 'frobnicate'."),
+    (["ingest", "--input", "/nonexistent/raw"], 1, "cx: error: /nonexistent/raw: no input files (expected <input>/<touchpoint>/<file>)"),
+])
+def test_bad_command_lines_get_one_line_and_non_zero_exit(capsys, args, code, message):
+    got, out, err = run_cli(capsys, *args)
+    assert got == code
+    assert err.strip() == message
+    assert "Traceback" not in out + err
+
+
+def test_bad_taxonomy_is_one_line(capsys, tmp_path):
+    (tmp_path / "raw" / "web").mkdir(parents=True)
+    (tmp_path / "raw" / "web" / "e.jsonl").write_text("{}\n")
+    (tmp_path / "tax").mkdir()
+    code, _, err = run_cli(capsys, "ingest", "--input", str(tmp_path / "raw"), "--taxonomy", str(tmp_path / "tax"))
+    assert code == 1
+    assert err.strip().startswith("cx: error: taxonomy: ") and err.strip().endswith("outcomes.yml: file not found")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_query_needs_a_warehouse(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "query", "select 1", "--warehouse", str(tmp_path))
+    assert code == 1 and "no warehouse yet" in err
+
+
+def test_run_generates_ingests_builds_and_summarises(capsys, tmp_path):
+    warehouse = tmp_path / "warehouse"
+    code, out, err = run_cli(capsys, "run", "--input", str(tmp_path / "raw"), "--customers", "200",
+                             "--warehouse", str(warehouse))
+    assert code == 0, err
+    assert "Ingest per touchpoint" in out and "Top 5 root causes" in out and "Effort per journey phase" in out
+    assert str(warehouse / "cx.duckdb") in out and "cx query" in out
+    assert (warehouse / "exports" / "root_causes.parquet").exists()
+    code, out, _ = run_cli(capsys, "query", "select count(*) as n from contact_episodes", "--warehouse", str(warehouse))
+    assert code == 0 and "n" in out

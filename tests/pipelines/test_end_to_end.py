@@ -1,0 +1,116 @@
+"""End to end on a small generated dataset: generate -> ingest (Beam) -> gate -> publish -> dbt build."""
+
+import json
+from pathlib import Path
+
+import duckdb
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.generate import generate
+from pipelines.ingest import IngestError, run
+from pipelines.publish import current_run
+from pipelines.summary import collect
+from pipelines.warehouse import build_warehouse
+
+CUSTOMERS = 600
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    raw = root / "raw"
+    truth = generate(raw, CUSTOMERS, seed=11, records_per_file=4000)
+    lake = root / "lake"
+    args = ["--input", str(raw), "--output", str(lake), "--chunk_mb", "0.25", "--buckets", "3"]
+    first = run(args + ["--run_id", "first"])
+    second = run(args + ["--run_id", "second"])
+    built = build_warehouse(lake / "current", root / "cx.duckdb", root / "exports")
+    return {"root": root, "raw": raw, "truth": truth, "lake": lake, "first": first, "second": second, "built": built}
+
+
+def test_every_file_reconciles_with_what_was_planted(world):
+    truth, manifest = world["truth"], world["first"].manifest
+    by_file = {Path(f["file"]).relative_to(world["raw"]).as_posix(): f for f in manifest["files"]}
+    assert set(by_file) == set(truth["files"])
+    for name, planted in truth["files"].items():
+        counted = by_file[name]
+        assert counted["read"] == counted["good"] + counted["failed"], name
+        assert counted["read"] == planted["records"], name
+        assert counted["failed"] == planted["malformed"], name
+        assert counted["duplicates"] == planted["duplicates"], name
+    assert manifest["reconciled"] is True
+    assert any(name.endswith(".gz") for name in by_file)
+
+
+def test_outputs_hold_exactly_the_counted_records(world):
+    run_dir = Path(world["first"].run_dir)
+    totals = world["first"].manifest["totals"]
+    good = ds.dataset(run_dir / "interactions", format="parquet", partitioning="hive").to_table()
+    failed = ds.dataset(run_dir / "failed", format="parquet").to_table()
+    assert good.num_rows == totals["written"]
+    assert failed.num_rows == totals["failed"]
+    assert len(set(good["interaction_id"].to_pylist())) == good.num_rows
+    assert set(failed["error_type"].to_pylist()) <= {"malformed_json", "missing_field", "invalid_timestamp", "csv_column_count"}
+    assert all(failed["source_line"].to_pylist()) and all(failed["raw_payload"].to_pylist())
+
+
+def test_rerun_gives_the_same_ids_and_counts(world):
+    first, second = world["first"], world["second"]
+    strip = lambda m: [{k: v for k, v in f.items()} for f in m["files"]]
+    assert strip(first.manifest) == strip(second.manifest)
+    ids = lambda r: sorted(ds.dataset(Path(r.run_dir) / "interactions", format="parquet", partitioning="hive")
+                           .to_table(columns=["interaction_id", "customer_id"]).to_pylist(), key=lambda x: x["interaction_id"])
+    assert ids(first) == ids(second)
+    assert current_run(world["lake"]).name == "second"
+
+
+def test_marts_rank_the_planted_truths_first(world):
+    planted = world["truth"]["planted"]
+    con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
+    top_repeat = con.execute("""
+        select reason_code, journey_phase from root_causes
+        group by all order by sum(repeat_contacts) desc limit 1""").fetchone()
+    assert top_repeat == (planted["top_repeat_reason"], planted["top_repeat_reason_phase"])
+    lowest_ces = con.execute("""
+        select journey_phase from effort_by_phase group by 1
+        order by sum(ces_mean * ces_responses) / sum(ces_responses) limit 1""").fetchone()[0]
+    assert lowest_ces == planted["lowest_ces_phase"]
+    hardest = con.execute("""
+        select journey_phase from effort_by_phase group by 1
+        order by sum(effort_index * (episodes + ces_responses)) / sum(episodes + ces_responses) desc limit 1""").fetchone()[0]
+    assert hardest == planted["highest_effort_phase"]
+    marts = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+    assert {"interactions", "contact_episodes", "effort_by_phase", "root_causes"} <= marts
+    hugeints = con.execute("select table_name, column_name from information_schema.columns where data_type = 'HUGEINT'").fetchall()
+    assert hugeints == []
+
+
+def test_exports_match_the_warehouse(world):
+    con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
+    for mart in ("interactions", "contact_episodes", "effort_by_phase", "root_causes"):
+        path = world["built"].exports_dir / f"{mart}.parquet"
+        assert pq.read_metadata(path).num_rows == con.execute(f"select count(*) from {mart}").fetchone()[0]
+
+
+def test_summary_figures(world):
+    figures = collect(world["built"].duckdb_path, world["first"].manifest)
+    assert len(figures["root_causes"]) == 5
+    assert figures["effort"][0]["journey_phase"] == world["truth"]["planted"]["highest_effort_phase"]
+    assert sum(t["read"] for t in figures["touchpoints"].values()) == world["first"].manifest["totals"]["read"]
+
+
+def test_a_failing_gate_leaves_the_published_run_untouched(world, tmp_path):
+    raw = tmp_path / "raw"
+    for path in world["raw"].rglob("*"):
+        if path.is_file():
+            target = raw / path.relative_to(world["raw"])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+    (raw / "web" / "broken.jsonl").write_text("not json\n" * 5000)
+    lake = world["lake"]
+    before = current_run(lake)
+    with pytest.raises(IngestError, match="quality gate failed.*records failed, over 5%"):
+        run(["--input", str(raw), "--output", str(lake), "--run_id", "rejected"])
+    assert current_run(lake) == before

@@ -1,0 +1,52 @@
+import gzip
+import hashlib
+import json
+import tracemalloc
+
+from pipelines.generate import generate
+
+
+def digest(folder):
+    return {p.relative_to(folder).as_posix(): hashlib.sha1(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
+    a = generate(tmp_path / "a", 150, seed=3, records_per_file=500)
+    b = generate(tmp_path / "b", 150, seed=3, records_per_file=500)
+    c = generate(tmp_path / "c", 150, seed=4, records_per_file=500)
+    assert digest(tmp_path / "a") == digest(tmp_path / "b")
+    assert a == b
+    assert digest(tmp_path / "a") != digest(tmp_path / "c")
+
+
+def test_every_touchpoint_in_its_native_shape_with_planted_dirt(tmp_path):
+    truth = generate(tmp_path, 300, seed=5, records_per_file=1000)
+    folders = {name.split("/")[0] for name in truth["files"]}
+    assert folders == {"web", "app", "call_center", "email", "chat", "survey", "billing"}
+    records = sum(f["records"] for f in truth["files"].values())
+    malformed = sum(f["malformed"] for f in truth["files"].values())
+    duplicates = sum(f["duplicates"] for f in truth["files"].values())
+    assert 0.005 < malformed / records < 0.02
+    assert duplicates > 0
+    gz = [name for name in truth["files"] if name.endswith(".gz")]
+    assert gz and gzip.open(tmp_path / gz[0]).readline().startswith(b"{")
+    page = json.loads((tmp_path / "email" / "tickets-0001.json").read_text())
+    assert {"tickets", "users", "count"} <= set(page)
+    header = (tmp_path / "call_center" / "contacts-0001.csv").read_text().splitlines()[0]
+    assert header.startswith("ContactId,CustomerAccount,CallerPhone,InitiationTimestamp")
+    offsets = {line[line.index('"timestamp":"') + 13:].split('"')[0][-6:]
+               for line in (tmp_path / "web" / "events-0001.jsonl").read_text().splitlines()[:400] if '"timestamp":"' in line}
+    assert {"+05:30", "-05:00", "+02:00"} <= offsets  # mixed timezone offsets
+    assert truth["planted"]["top_repeat_reason"] == "billing_confusion"
+
+
+def test_memory_does_not_grow_with_customers(tmp_path):
+    def peak(customers):
+        tracemalloc.start()
+        generate(tmp_path / str(customers), customers, seed=1, records_per_file=500)
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return top
+    small, large = peak(600), peak(3000)  # both fill a whole ticket page; 5x the customers
+    assert large < small * 1.2

@@ -1,0 +1,62 @@
+from datetime import datetime, timezone
+
+from tests.conftest import failures, parse_file, write
+
+HEADER = ("ContactId,CustomerAccount,CallerPhone,InitiationTimestamp,DisconnectTimestamp,Queue,AgentId,AgentTeam,"
+          "WaitSeconds,HandleSeconds,Transfers,ReasonCode,DispositionCode,CustomerStatement")
+SAMPLE_CALLS = "\n".join([
+    HEADER,
+    'k1,C1,+15550001,2026-04-01T08:34:25+01:00,2026-04-01T08:42:00+01:00,billing,agent-1,Tier 1,60,395,0,BILLING-QUERY,RESOLVED,"Why was I charged twice, again?"',
+    'k2,C2,+15550002,2026-04-01T09:00:00Z,2026-04-01T09:10:00Z,tech,,Tier 2,30,570,2,,ESCALATED_TIER2,"It says ""error 42""\nand then\nit crashes"',
+    'k3,C3,+15550003,not a date,2026-04-01T09:10:00Z,tech,agent-3,Tier 2,30,570,0,,RESOLVED,hello',
+    'k4,C4,+15550004,2026-04-01T09:00:00Z,2026-04-01T09:10:00Z,tech,agent-4,Tier 2,n/a,570,0,,RESOLVED,hello',
+    'k5,C5,+15550005,2026-04-01T09:00:00Z',
+    'k6,C6,+15550006,2026-04-01T09:00:00Z,2026-04-01T09:10:00Z,tech,agent-6,Tier 2,1,2,0,,RESOLVED,hello,unexpected',
+    ',C7,+15550007,2026-04-01T09:00:00Z,2026-04-01T09:10:00Z,tech,agent-7,Tier 2,1,2,0,,RESOLVED,hello',
+    'k8,C8,+15550008,2026-04-01T09:00:00,2026-04-01T09:10:00Z,tech,agent-8,Tier 2,1,2,0,,RESOLVED,no zone',
+    'k9,C9,+15550009,2026-04-01T09:00:00Z,2026-04-01T09:10:00Z,tech,agent-9,Tier 2,-5,2,0,,RESOLVED,negative wait',
+]) + "\n"
+
+
+def test_calls_map_with_quoted_multiline_statements(tmp_path, con):
+    parsed = parse_file(con, write(tmp_path, "call_center", "contacts.csv", SAMPLE_CALLS), "call_center")
+    rows = {r["interaction_id"]: r for r in parsed.good.to_pylist()}
+    assert sorted(rows) == ["call_center:k1", "call_center:k2"]
+    first = rows["call_center:k1"]
+    assert first["occurred_at"] == datetime(2026, 4, 1, 7, 34, 25, tzinfo=timezone.utc)
+    assert (first["wait_seconds"], first["handle_seconds"], first["transfers"]) == (60, 395, 0)
+    assert first["source_code"] == "RESOLVED" and first["source_reason"] == "BILLING-QUERY"
+    assert first["text"] == "Why was I charged twice, again?"
+    assert first["source_customer_ref"] == "account:C1"
+    assert '"CallerPhone":"+15550001"' in first["attributes"]
+    second = rows["call_center:k2"]
+    assert second["text"] == 'It says "error 42"\nand then\nit crashes'
+    assert second["agent_id"] is None and second["transfers"] == 2
+    assert (first["source_line"], second["source_line"]) == (2, 3)
+
+
+def test_call_failures_name_the_line_after_multiline_records(tmp_path, con):
+    parsed = parse_file(con, write(tmp_path, "call_center", "contacts.csv", SAMPLE_CALLS), "call_center")
+    assert failures(parsed) == [
+        (6, "invalid_timestamp"),
+        (7, "invalid_type"),
+        (8, "csv_column_count"),
+        (9, "csv_column_count"),
+        (10, "missing_field"),
+        (11, "invalid_timestamp"),
+        (12, "out_of_range"),
+    ]
+
+
+def test_a_file_missing_required_columns_fails_every_record(tmp_path, con):
+    parsed = parse_file(con, write(tmp_path, "call_center", "contacts.csv", "Id,When\n1,2026-01-01T00:00:00Z\n"), "call_center")
+    assert failures(parsed) == [(2, "missing_column")]
+    assert parsed.failed["error_message"][0].as_py() == "file has no column ContactId, InitiationTimestamp"
+
+
+def test_chunked_reading_gives_the_same_records(tmp_path, con):
+    path = write(tmp_path, "call_center", "contacts.csv", SAMPLE_CALLS)
+    whole = parse_file(con, path, "call_center")
+    chunked = parse_file(con, path, "call_center", chunk_bytes=150)
+    assert chunked.good["interaction_id"].to_pylist() == whole.good["interaction_id"].to_pylist()
+    assert failures(chunked) == failures(whole)

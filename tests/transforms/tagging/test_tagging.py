@@ -1,0 +1,69 @@
+import pyarrow as pa
+
+from transforms.tagging import Tagger, load_taxonomy
+
+SAMPLE_RECORDS = pa.table({
+    "touchpoint": ["call_center", "chat", "email", "chat", "web", "call_center", "chat", "survey", "web", "call_center"],
+    "interaction_type": ["call", "chat_conversation", "ticket", "chat_conversation", "page_view", "call",
+                         "chat_conversation", "survey_response", "signed_up", "call"],
+    "source_code": ["RESOLVED", "closed", "open", "open", "/pricing", "TRANSFERRED", None, "call", "Signed Up", "WEIRD"],
+    "source_reason": ["BILLING-QUERY", None, None, None, None, None, None, None, None, None],
+    "text": ["whatever they said", "Why was I charged twice?", "the app keeps crashing on start", "hmm, bonjour",
+             None, "I'm locked out", "still not working after the fix, I can't log in", "that fixed it, thanks", None, ""],
+})
+
+
+def tagged():
+    return Tagger(load_taxonomy()).tag(SAMPLE_RECORDS).to_pylist()
+
+
+def test_reason_tiers_code_then_rule_then_unknown():
+    rows = tagged()
+    assert [(r["reason_code"], r["reason_method"]) for r in rows] == [
+        ("billing_confusion", "code"),
+        ("billing_confusion", "rule"),
+        ("bug_report", "rule"),
+        ("unknown", None),
+        (None, None),
+        ("login_problem", "rule"),
+        ("login_problem", "rule"),
+        ("unknown", None),
+        (None, None),
+        (None, None),
+    ]
+    assert rows[0]["reason_evidence"] == "call_center:BILLING-QUERY" and rows[0]["reason_confidence"] == 0.95
+    assert rows[1]["reason_evidence"] == "charged twice" and rows[1]["reason_confidence"] == 0.8
+    assert rows[1]["reason_dimension"] == "process" and rows[2]["reason_dimension"] == "product"
+    assert rows[3]["reason_confidence"] == 0.0 and rows[4]["reason_confidence"] is None
+
+
+def test_outcome_precedence_code_then_text_then_default():
+    rows = tagged()
+    assert [(r["outcome"], r["outcome_method"]) for r in rows] == [
+        ("resolved", "code"),
+        ("resolved", "code"),
+        ("pending", "code"),
+        ("pending", "code"),
+        ("not_applicable", "default"),
+        ("transferred", "code"),
+        ("unresolved", "text"),
+        ("resolved", "text"),
+        ("not_applicable", "default"),
+        ("unresolved", "default"),
+    ]
+
+
+def test_phase_from_rules_then_reason_hint():
+    rows = tagged()
+    assert [r["journey_phase"] for r in rows] == [
+        "i_have_it_now_what",    # reason hint (billing_confusion)
+        "i_have_it_now_what",
+        "part_of_core",          # bug_report hint
+        None,                    # unknown reason, no rule
+        "looking_and_deciding",  # /pricing page rule
+        "i_have_it_now_what",
+        "i_have_it_now_what",
+        None,
+        "taking_the_leap",       # Signed Up event rule
+        None,
+    ]

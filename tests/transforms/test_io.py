@@ -1,0 +1,80 @@
+import gzip
+
+import pytest
+
+from transforms.io import frame_csv, frame_lines, iter_blocks, plan_chunks, read_chunk
+import io
+
+
+def test_blocks_end_on_newlines_and_count_lines():
+    data = b"".join(b'{"n":%d}\n' % i for i in range(100))
+    blocks = list(iter_blocks(io.BytesIO(data), 64, quoted=False))
+    assert b"".join(b for _, _, b in blocks) == data
+    for offset, lines_before, block in blocks:
+        assert block.endswith(b"\n")
+        assert data[:offset].count(b"\n") == lines_before
+
+
+def test_csv_blocks_never_split_a_quoted_newline():
+    rows = [b'%d,"first line\nsecond line",x\n' % i for i in range(50)]
+    data = b"".join(rows)
+    blocks = list(iter_blocks(io.BytesIO(data), 40, quoted=True))
+    for _, _, block in blocks:
+        assert block.count(b'"') % 2 == 0
+    assert b"".join(b for _, _, b in blocks) == data
+
+
+def test_plan_chunks_cover_the_file_with_right_first_lines(tmp_path):
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"".join(b'{"n":%d}\n' % i for i in range(1000)))
+    specs = plan_chunks(str(path), "web", "jsonl", chunk_bytes=1000)
+    assert len(specs) > 5
+    assert specs[0].start == 0 and specs[-1].end == path.stat().st_size
+    for a, b in zip(specs, specs[1:]):
+        assert a.end == b.start
+    lines = [first for spec in specs for first, _ in read_chunk(spec, 0)]
+    assert lines == [spec.first_line for spec in specs]
+    # each chunk's first line number matches the record it starts with
+    for spec in specs:
+        _, block = next(read_chunk(spec, 0))
+        assert block.startswith(b'{"n":%d}' % (spec.first_line - 1))
+
+
+def test_csv_header_rows_and_bom_are_skipped(tmp_path):
+    path = tmp_path / "responses.csv"
+    path.write_bytes(b"\xef\xbb\xbfA,B\nQuestion A,Question B\n{},{}\n1,2\n3,4\n")
+    [spec] = plan_chunks(str(path), "survey", "csv", header_rows=3)
+    assert spec.header == ("A", "B")
+    assert spec.first_line == 4
+    [(first, block)] = list(read_chunk(spec, 3))
+    assert block == b"1,2\n3,4\n"
+
+
+def test_gzip_files_are_streamed_in_blocks(tmp_path):
+    path = tmp_path / "events.jsonl.gz"
+    with gzip.open(path, "wb") as f:
+        f.write(b"".join(b'{"n":%d}\n' % i for i in range(500)))
+    [spec] = plan_chunks(str(path), "web", "jsonl")
+    assert spec.end == -1
+    blocks = list(read_chunk(spec, 0, chunk_bytes=500))
+    assert len(blocks) > 3
+    total = sum(frame_lines(block, first).num_rows for first, block in blocks)
+    assert total == 500
+    assert [first for first, _ in blocks][:2] == [1, 1 + blocks[0][1].count(b"\n")]
+
+
+def test_frame_lines_skips_blank_lines_and_flags_invalid_utf8():
+    table = frame_lines(b'{"a":1}\n\n  \n{"a":\xff}\r\n{"a":3}', 10)
+    assert table["source_line"].to_pylist() == [10, 13, 14]
+    assert table["frame_error"].to_pylist() == [None, "invalid_utf8", None]
+    assert table["raw"].to_pylist()[2] == '{"a":3}'
+
+
+def test_frame_csv_keeps_quoted_newlines_and_flags_wrong_widths():
+    block = b'1,"two\nlines",x\n2,short\n3,b,c,extra\n4,d,e\n'
+    table = frame_csv(block, 2, ("id", "text", "code"))
+    assert table["source_line"].to_pylist() == [2, 4, 5, 6]
+    assert table["col_text"].to_pylist() == ["two\nlines", None, None, "d"]
+    assert table["frame_error"].to_pylist() == [None, "csv_column_count", "csv_column_count", None]
+    assert table["frame_message"][1].as_py() == "expected 3 columns, found 2"
+    assert table["raw"][0].as_py() == '1,"two\nlines",x'
