@@ -137,6 +137,7 @@ class Sink:
     _index: int = 0
     _count: int = 0
     _handle: object = None
+    _raw: object = None
     _writer: object = None
     _name: str = ""
     _page: list = field(default_factory=list)
@@ -150,7 +151,13 @@ class Sink:
         self._name = f"{self.touchpoint}/{self.stem}-{self._index:04d}.{ext}" + (".gz" if gz else "")
         path = self.root / self._name
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = gzip.open(path, "wt", encoding="utf-8", newline="") if gz else open(path, "w", encoding="utf-8", newline="")
+        if gz:  # mtime=0 keeps the bytes identical for the same seed
+            binary = gzip.GzipFile(filename=path.name, mode="wb", fileobj=open(path, "wb"), mtime=0)
+            self._handle = io.TextIOWrapper(binary, encoding="utf-8", newline="")
+            self._raw = binary.fileobj
+        else:
+            self._handle = open(path, "w", encoding="utf-8", newline="")
+            self._raw = None
         self.stats[self._name] = FileStats()
         if self.kind in ("csv", "survey_csv"):
             self._writer = csv.writer(self._handle, lineterminator="\n")
@@ -191,6 +198,8 @@ class Sink:
             self._handle.write(json.dumps(page, separators=(",", ":")))
             self._page, self._users = [], {}
         self._handle.close()
+        if self._raw is not None:
+            self._raw.close()
         self._handle = None
 
 
