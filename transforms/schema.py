@@ -25,10 +25,10 @@ AMOUNT = pa.decimal128(18, 2)
 
 # Columns an adapter fills from the raw record: (name, type, description).
 SOURCE_FIELDS = [
-    ("interaction_id", pa.string(), "Stable id: '<touchpoint>:<source id>', or a hash of the natural key."),
+    ("interaction_id", pa.string(), "Stable id: '<touchpoint>:<the source's own id>'; the same on every rerun."),
     ("touchpoint", pa.string(), "web, app, call_center, email, chat, survey, billing."),
     ("channel_type", pa.string(), "self_service, assisted, automated or community."),
-    ("interaction_type", pa.string(), "page_view, call, ticket_opened, chat_conversation, survey_response, ..."),
+    ("interaction_type", pa.string(), "page_view, screen_view, identify, <track event>, call, ticket, chat_conversation, survey_response, invoice_paid, payment_failed, ..."),
     ("occurred_at", UTC_TIMESTAMP, "When it happened, normalised to UTC."),
     ("source_customer_ref", pa.string(), "The identifier the source used, typed: 'account:C1', 'anon:...'."),
     ("case_id", pa.string(), "Ticket, conversation or call the interaction belongs to."),
@@ -58,7 +58,7 @@ DERIVED_FIELDS = [
     ("reason_dimension", pa.string(), "people, product or process."),
     ("reason_confidence", pa.float64(), "How sure the tagger is, 0-1."),
     ("reason_method", pa.string(), "Which tier decided: code, rule."),
-    ("reason_evidence", pa.string(), "The code or pattern that matched."),
+    ("reason_evidence", pa.string(), "The source code, or the customer's words, that decided the reason."),
     ("outcome", pa.string(), "resolved, unresolved, escalated, transferred, abandoned, pending, not_applicable."),
     ("outcome_method", pa.string(), "code, text or default."),
     ("journey_phase", pa.string(), "One of the six journey phases."),
