@@ -19,13 +19,17 @@ def write_parquet(table: pa.Table, path: str) -> str:
 
 
 def write_by_date(table: pa.Table, root: str, part: str) -> list[tuple[str, int]]:
-    """Write interactions into Hive-style date partitions: <root>/occurred_date=YYYY-MM-DD/<part>.parquet."""
+    """Write interactions into Hive-style date partitions: <root>/occurred_date=YYYY-MM-DD/<part>.parquet.
+
+    Rows are sorted by time once, so each day is a contiguous slice (no filter pass per day)."""
     table = conform(table, INTERACTION_SCHEMA)
-    dates = pc.strftime(table["occurred_at"], format="%Y-%m-%d")
-    written = []
-    for day in sorted(pc.unique(dates).to_pylist()):
-        rows = table.filter(pc.equal(dates, day))
+    table = table.take(pc.sort_indices(table, [("occurred_at", "ascending"), ("interaction_id", "ascending")]))
+    runs = pc.run_end_encode(pc.strftime(table["occurred_at"], format="%Y-%m-%d").combine_chunks())
+    written, start = [], 0
+    for day, end in zip(runs.values.to_pylist(), runs.run_ends.to_pylist()):
+        rows = table.slice(start, end - start)
         written.append((write_parquet(rows, posixpath.join(root, f"occurred_date={day}", f"{part}.parquet")), rows.num_rows))
+        start = end
     return written
 
 
