@@ -79,8 +79,8 @@ warehouse_option = click.option("--warehouse", type=click.Path(file_okay=False),
                                 help="Where the lake, the DuckDB file and the exports live.")
 chunk_option = click.option("--chunk-mb", type=click.FloatRange(min=0.01), default=8.0, show_default=True,
                             help="Size of the file chunks parsed as one Arrow table.")
-buckets_option = click.option("--buckets", type=click.IntRange(min=1), default=4, show_default=True,
-                              help="Dedup shards.")
+buckets_option = click.option("--buckets", type=click.IntRange(min=0), default=0, show_default=True,
+                              help="Dedup shards (0: one per 96 MB of input).")
 
 
 @click.group(help=__doc__.split("\n\n")[0])

@@ -31,10 +31,12 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from pipelines.options import IngestOptions
 from pipelines.publish import publish
 from pipelines.quality import GateResult, run_gate
-from transforms.read import SumCounts, ReadTouchpoints, list_input_files, touchpoint_of
+import math
+
+from transforms.read import ReadTouchpoints, SumCounts, estimated_raw_bytes, list_input_files, touchpoint_of
 from transforms.identity import ResolveIdentities
 from transforms.schema import FAILED_SCHEMA
-from transforms.steps import DUPLICATES, AssignBuckets, ProcessBucket, WriteFailed, run_paths
+from transforms.steps import DUPLICATES, ProcessBucket, StageBuckets, WriteFailed, run_paths
 from transforms.tagging import load_taxonomy
 from transforms.write import write_parquet
 
@@ -70,7 +72,15 @@ def write_manifest(rows, path: str, run_id: str, input_root: str, started_at: st
         handle.write(json.dumps(manifest, indent=2).encode())
 
 
-def build(pipeline: beam.Pipeline, files: list[str], options: IngestOptions, taxonomy, run_id: str, started: datetime) -> None:
+def bucket_count(options: IngestOptions, files: list[tuple[str, int]]) -> int:
+    """Explicit --buckets, else one bucket per --bucket_mb of (uncompressed) input."""
+    if options.buckets:
+        return options.buckets
+    return max(1, math.ceil(estimated_raw_bytes(files) / (options.bucket_mb * 1024 * 1024)))
+
+
+def build(pipeline: beam.Pipeline, files: list[str], options: IngestOptions, taxonomy, run_id: str,
+          started: datetime, buckets: int) -> None:
     """Wire the job: the logic lives in transforms/, this only connects the steps."""
     paths = run_paths(options.output, run_id)
     chunk_bytes = int(options.chunk_mb * 1024 * 1024)
@@ -78,7 +88,7 @@ def build(pipeline: beam.Pipeline, files: list[str], options: IngestOptions, tax
     resolution = parsed["links"] | "ResolveIdentities" >> beam.CombineGlobally(ResolveIdentities())
     processed = (
         parsed["good"]
-        | "AssignBuckets" >> beam.ParDo(AssignBuckets(options.buckets))
+        | "StageBuckets" >> beam.ParDo(StageBuckets(paths["stage"], buckets))
         | "GroupByBucket" >> beam.GroupByKey()
         | "DedupStitchTagWrite" >> beam.ParDo(
             ProcessBucket(taxonomy, paths["interactions"], run_id, started),
@@ -107,8 +117,8 @@ def run(argv: list[str] | None = None, save_main_session: bool = False, gate: bo
         raise IngestError(lines[-1] if lines else "invalid arguments") from None
     if not standard.runner:
         standard.runner = "DirectRunner"
-    if options.buckets < 1 or options.chunk_mb <= 0:
-        raise IngestError("--buckets must be at least 1 and --chunk_mb above 0")
+    if options.buckets < 0 or options.chunk_mb <= 0 or options.bucket_mb <= 0:
+        raise IngestError("--buckets must be 0 (automatic) or more, --chunk_mb and --bucket_mb above 0")
     try:
         taxonomy = load_taxonomy(options.taxonomy)
     except ValueError as exc:
@@ -120,8 +130,11 @@ def run(argv: list[str] | None = None, save_main_session: bool = False, gate: bo
     run_id = options.run_id or new_run_id(started)
     paths = run_paths(options.output, run_id)
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    buckets = bucket_count(options, files)
     with beam.Pipeline(options=pipeline_options) as pipeline:
-        build(pipeline, files, options, taxonomy, run_id, started)
+        build(pipeline, [path for path, _ in files], options, taxonomy, run_id, started, buckets)
+    if FileSystems.exists(paths["stage"]):
+        FileSystems.delete([paths["stage"]])
     failed_written = FileSystems.match([posixpath.join(paths["failed"], "*.parquet")])[0].metadata_list
     if not failed_written:  # readers expect the folder to hold a (possibly empty) table
         write_parquet(FAILED_SCHEMA.empty_table(), posixpath.join(paths["failed"], "part-empty.parquet"))

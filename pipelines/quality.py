@@ -1,14 +1,18 @@
 """The quality gate: Great Expectations checks on a run's output before it is published.
 
-The run's Parquet is validated as pandas frames in an ephemeral context (no files, no network). The
-run manifest is checked too: every file must reconcile (read = good + failed) and the share of failed
+The run's Parquet is validated as pandas frames in an ephemeral context (no files, no network), one
+dedup bucket at a time (the part-NNNNN files of all dates): buckets hold disjoint interaction ids, so
+uniqueness per bucket is uniqueness overall, and memory stays bounded by the bucket size. The run
+manifest is checked too: every file must reconcile (read = good + failed) and the share of failed
 records must stay under a threshold. A failing gate names each failed expectation.
 """
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 import pyarrow.dataset as ds
 
@@ -52,13 +56,10 @@ def _suite(gx, taxonomy: Taxonomy):
     return suite
 
 
-def _describe(result) -> str:
-    config = result.expectation_config
+def _describe(config, unexpected: int | None, observed, examples: list) -> str:
     kwargs = {k: v for k, v in config.kwargs.items() if k not in ("batch_id", "value_set")}
     where = ", ".join(f"{k}={v}" for k, v in kwargs.items())
-    unexpected = result.result.get("unexpected_count")
-    examples = result.result.get("partial_unexpected_list") or []
-    detail = f": {unexpected} unexpected" if unexpected is not None else f": observed {result.result.get('observed_value')}"
+    detail = f": {unexpected} unexpected" if unexpected is not None else f": observed {observed}"
     if examples:
         detail += f", e.g. {examples[:3]}"
     return f"{config.type}({where}){detail}"
@@ -88,13 +89,34 @@ def run_gate(interactions_dir: str, manifest_path: str, taxonomy: Taxonomy,
     with open(manifest_path) as f:
         manifest = json.load(f)
     failures = check_manifest(manifest, max_failed_share)
-    frame = ds.dataset(interactions_dir, format="parquet", partitioning="hive").to_table(columns=GATE_COLUMNS).to_pandas()
+    dataset = ds.dataset(interactions_dir, format="parquet", partitioning="hive")
+    buckets = defaultdict(list)
+    for path in dataset.files:
+        buckets[PurePosixPath(path).name].append(path)
+    if not buckets:
+        return GateResult(False, 1, failures + ["no interactions were written"], 0)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     asset = context.data_sources.add_pandas("cx").add_dataframe_asset("interactions")
-    batch = asset.add_batch_definition_whole_dataframe("run")
+    batch = asset.add_batch_definition_whole_dataframe("bucket")
     suite = context.suites.add(_suite(gx, taxonomy))
     validation = context.validation_definitions.add(gx.ValidationDefinition(name="gate", data=batch, suite=suite))
-    result = validation.run(batch_parameters={"dataframe": frame})
-    failures += [_describe(r) for r in result.results if not r.success]
-    return GateResult(not failures, len(result.results) + 2, failures, len(frame))
+    failed: dict[str, list] = {}
+    rows = checked = 0
+    for name in sorted(buckets):
+        frame = ds.dataset(buckets[name], format="parquet", partitioning="hive", partition_base_dir=interactions_dir) \
+            .to_table(columns=GATE_COLUMNS).to_pandas()
+        rows += len(frame)
+        result = validation.run(batch_parameters={"dataframe": frame})
+        checked = len(result.results)
+        for r in result.results:
+            if r.success:
+                continue
+            key = r.expectation_config.type + repr(sorted((k, str(v)) for k, v in r.expectation_config.kwargs.items() if k != "batch_id"))
+            seen = failed.setdefault(key, [r.expectation_config, 0, None, []])
+            seen[1] += r.result.get("unexpected_count") or 0
+            seen[2] = r.result.get("observed_value")
+            seen[3] += (r.result.get("partial_unexpected_list") or [])[:3]
+    failures += [_describe(config, unexpected if unexpected else None, observed, examples)
+                 for config, unexpected, observed, examples in failed.values()]
+    return GateResult(not failures, checked + 2, failures, rows)

@@ -14,6 +14,9 @@ from transforms.schema import FAILED_SCHEMA, SOURCE_SCHEMA, conform
 from transforms.sources.base import INTERNAL_COLUMNS, SourceAdapter
 from transforms.validate import validate
 
+# DuckDB scans an Arrow table one record batch per thread: batches of this size let it use every core.
+FRAME_BATCH_ROWS = 4096
+
 PARSED_SCHEMA = pa.schema(list(SOURCE_SCHEMA) + [pa.field(n, t) for n, t in INTERNAL_COLUMNS[:2]])
 
 
@@ -46,7 +49,7 @@ def parse_block(con: duckdb.DuckDBPyConnection, adapter: SourceAdapter, block: b
     records, sideload = frame(adapter, block, first_line, header)
     if records.num_rows == 0:
         return Parsed(PARSED_SCHEMA.empty_table(), FAILED_SCHEMA.empty_table())
-    con.register("frame", records)
+    con.register("frame", pa.Table.from_batches(records.to_batches(max_chunksize=FRAME_BATCH_ROWS)))
     con.register("sideload", sideload if sideload is not None else pa.table({"raw": pa.array([], pa.string())}))
     try:
         mapped = con.sql(adapter.query(header)).to_arrow_table()

@@ -150,10 +150,18 @@ def ReadTouchpoints(pipeline_or_files, input_root: str, chunk_bytes: int = DEFAU
     return {"good": parsed.good, "failed": failed, "counts": counted, "links": parsed[LINKS]}
 
 
-def list_input_files(input_root: str) -> list[str]:
-    """Every file under <input_root>/<touchpoint>/ (any depth), skipping '_' and '.' names."""
+def list_input_files(input_root: str) -> list[tuple[str, int]]:
+    """(path, size) of every file under <input_root>/<touchpoint>/ (any depth), skipping '_' and '.' names."""
     from apache_beam.io.filesystems import FileSystems
 
     pattern = posixpath.join(input_root.rstrip("/"), "**")
     matched = FileSystems.match([pattern])[0].metadata_list
-    return sorted(m.path for m in matched if not is_hidden(m.path) and touchpoint_of(m.path, input_root) is not None)
+    return sorted((m.path, m.size_in_bytes) for m in matched
+                  if not is_hidden(m.path) and touchpoint_of(m.path, input_root) is not None)
+
+
+def estimated_raw_bytes(files: list[tuple[str, int]], gzip_ratio: int = 6) -> int:
+    """Input size as parsed: compressed files count as `gzip_ratio` times their size."""
+    from transforms.io import is_compressed
+
+    return sum(size * (gzip_ratio if is_compressed(path) else 1) for path, size in files)

@@ -1,4 +1,10 @@
-"""Beam steps after parsing: bucketing, the per-bucket dedup → stitch → tag → write, failed writes."""
+"""Beam steps after parsing: staging by bucket, the per-bucket dedup → stitch → tag → write, failed writes.
+
+Records are shuffled through files, not through the runner: each parsed chunk is split by a hash of
+interaction_id and written as Arrow IPC files under <run>/_stage/bucket=NNNNN/; only the small
+(bucket, path) pairs go through GroupByKey. A bucket is then read whole, so memory is bounded by the
+bucket size (set by the job from the input size), not by the input.
+"""
 
 from __future__ import annotations
 
@@ -16,26 +22,29 @@ from transforms.read import counts
 from transforms.schema import SCHEMA_VERSION, UTC_TIMESTAMP
 from transforms.sources.base import connect
 from transforms.tagging import Tagger, Taxonomy
-from transforms.write import write_by_date, write_failed
+from transforms.write import read_arrow, write_arrow, write_by_date, write_failed
 
 DUPLICATES = "duplicates"
 
 
-class AssignBuckets(beam.DoFn):
-    """Arrow table -> (bucket, sub-table) by a hash of interaction_id."""
+class StageBuckets(beam.DoFn):
+    """Arrow table of parsed records -> (bucket, staging file path), one file per bucket present."""
 
-    def __init__(self, buckets: int):
-        self.buckets = buckets
+    def __init__(self, stage_root: str, buckets: int):
+        self.stage_root, self.buckets = stage_root, buckets
 
     def setup(self):
         self.con = connect()
 
     def process(self, table: pa.Table):
-        yield from bucket_tables(self.con, table, self.buckets)
+        origin = f"{table['source_file'][0].as_py()}:{table['source_line'][0].as_py()}"
+        for bucket, part in bucket_tables(self.con, table, self.buckets):
+            name = hashlib.sha1(f"{origin}:{bucket}".encode()).hexdigest()[:20]
+            yield bucket, write_arrow(part, posixpath.join(self.stage_root, f"bucket={bucket:05d}", f"{name}.arrow"))
 
 
 class ProcessBucket(beam.DoFn):
-    """(bucket, [tables]) -> dedup, stitch identities, tag, write date partitions.
+    """(bucket, [staging paths]) -> dedup, stitch identities, tag, write date partitions.
 
     Main output: (path, rows) per Parquet file written; DUPLICATES: per-file duplicate counts.
     """
@@ -50,8 +59,8 @@ class ProcessBucket(beam.DoFn):
         self.tagger = Tagger(self.taxonomy)
 
     def process(self, element, resolution: pa.Table):
-        bucket, tables = element
-        table = pa.concat_tables(list(tables))
+        bucket, paths = element
+        table = read_arrow(sorted(paths))
         kept, per_file = dedup(self.con, table)
         for source_file, n in zip(per_file["source_file"].to_pylist(), per_file["duplicates"].to_pylist()):
             self.duplicates.inc(n)
@@ -84,4 +93,5 @@ def run_paths(output: str, run_id: str) -> dict[str, str]:
         "interactions": posixpath.join(run_dir, "interactions"),
         "failed": posixpath.join(run_dir, "failed"),
         "manifest": posixpath.join(run_dir, "manifest.json"),
+        "stage": posixpath.join(run_dir, "_stage"),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -16,13 +17,17 @@ RANGES = {"ces": (1, 7), "csat": (1, 5), "nps": (0, 10)}
 NON_NEGATIVE = ("wait_seconds", "handle_seconds", "transfers")
 
 
-def _first_error(table: pa.Table, checks: list[tuple[pa.ChunkedArray, str, pa.ChunkedArray]]) -> pa.Table:
-    """Fill error_type/error_message from the first failing check, keeping errors already set."""
+def _first_error(table: pa.Table, checks: list[tuple[pa.ChunkedArray, str, Callable[[], pa.ChunkedArray]]]) -> pa.Table:
+    """Fill error_type/error_message from the first failing check, keeping errors already set.
+
+    Messages are built only for checks that fail somewhere (formatting every row is not free)."""
     error_type, error_message = table["error_type"], table["error_message"]
     for failing, kind, message in reversed(checks):
         failing = pc.fill_null(failing, False)
+        if not pc.any(failing).as_py():
+            continue
         error_type = pc.if_else(failing, kind, error_type)
-        error_message = pc.if_else(failing, message, error_message)
+        error_message = pc.if_else(failing, message(), error_message)
     keep = pc.is_valid(table["error_type"])
     error_type = pc.if_else(keep, table["error_type"], error_type)
     error_message = pc.if_else(keep, table["error_message"], error_message)
@@ -35,25 +40,26 @@ def validate(table: pa.Table, now: datetime | None = None) -> pa.Table:
     now = now or datetime.now(timezone.utc)
     occurred = table["occurred_at"].cast(UTC_TIMESTAMP)
     latest = now + FUTURE_SLACK
-    as_text = pc.cast(occurred, pa.string())
+    as_text = lambda: pc.cast(occurred, pa.string())
     checks = [
         (pc.less(occurred, pa.scalar(EARLIEST, UTC_TIMESTAMP)), "timestamp_out_of_range",
-         pc.binary_join_element_wise("occurred_at ", as_text, " is before 2000", "")),
+         lambda: pc.binary_join_element_wise("occurred_at ", as_text(), " is before 2000", "")),
         (pc.greater(occurred, pa.scalar(latest, UTC_TIMESTAMP)), "timestamp_out_of_range",
-         pc.binary_join_element_wise("occurred_at ", as_text, " is in the future", "")),
+         lambda: pc.binary_join_element_wise("occurred_at ", as_text(), " is in the future", "")),
         (pc.invert(pc.is_in(table["channel_type"], pa.array(CHANNEL_TYPES))), "invalid_value",
-         pc.binary_join_element_wise("unknown channel_type ", pc.fill_null(table["channel_type"], "null"), "")),
-        (pc.is_null(table["interaction_type"]), "missing_field",
-         pa.chunked_array([pa.array(["interaction_type is missing"] * table.num_rows, pa.string())])),
+         lambda: pc.binary_join_element_wise("unknown channel_type ", pc.fill_null(table["channel_type"], "null"), "")),
+        (pc.is_null(table["interaction_type"]), "missing_field", lambda: "interaction_type is missing"),
     ]
     for column, (low, high) in RANGES.items():
         if column in table.column_names:
             values = table[column]
             checks.append((pc.or_(pc.less(values, low), pc.greater(values, high)), "out_of_range",
-                           pc.binary_join_element_wise(f"{column} ", pc.cast(values, pa.string()), f" is outside {low}-{high}", "")))
+                           lambda column=column, values=values, low=low, high=high: pc.binary_join_element_wise(
+                               f"{column} ", pc.cast(values, pa.string()), f" is outside {low}-{high}", "")))
     for column in NON_NEGATIVE:
         if column in table.column_names:
             values = table[column]
             checks.append((pc.less(values, 0), "out_of_range",
-                           pc.binary_join_element_wise(f"{column} ", pc.cast(values, pa.string()), " is negative", "")))
+                           lambda column=column, values=values: pc.binary_join_element_wise(
+                               f"{column} ", pc.cast(values, pa.string()), " is negative", "")))
     return _first_error(table, checks)

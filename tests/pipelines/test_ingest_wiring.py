@@ -8,7 +8,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from tests.conftest import write
 from transforms.identity import ResolveIdentities
 from transforms.read import ReadTouchpoints, SumCounts, list_input_files
-from transforms.steps import DUPLICATES, AssignBuckets, ProcessBucket
+from transforms.steps import DUPLICATES, ProcessBucket, StageBuckets
 from transforms.tagging import load_taxonomy
 
 SAMPLE_WEB = (
@@ -34,12 +34,13 @@ def make_input(tmp_path):
 
 def test_list_input_files_skips_bookkeeping_and_loose_files(tmp_path):
     root = make_input(tmp_path)
-    assert [p[len(root) + 1:] for p in list_input_files(root)] == ["call_center/contacts.csv", "fax/old.txt", "web/events.jsonl"]
+    assert [(p[len(root) + 1:], size) for p, size in list_input_files(root)] == [
+        ("call_center/contacts.csv", len(SAMPLE_CALLS)), ("fax/old.txt", 6), ("web/events.jsonl", len(SAMPLE_WEB))]
 
 
 def test_read_touchpoints_counts_every_record_of_every_file(tmp_path):
     root = make_input(tmp_path)
-    files = list_input_files(root)
+    files = [path for path, _ in list_input_files(root)]
     with TestPipeline() as p:
         out = p | beam.Create(files) | ReadTouchpoints(root, chunk_bytes=64)
         counted = out["counts"] | "Sum" >> beam.CombinePerKey(SumCounts())
@@ -61,14 +62,14 @@ def test_read_touchpoints_counts_every_record_of_every_file(tmp_path):
 
 def test_buckets_dedup_stitch_and_tag(tmp_path):
     root = make_input(tmp_path)
-    files = [f for f in list_input_files(root) if "fax" not in f]
+    files = [path for path, _ in list_input_files(root) if "fax" not in path]
     out_dir = str(tmp_path / "out")
     with TestPipeline() as p:
         read = p | beam.Create(files) | ReadTouchpoints(root)
         resolution = read["links"] | beam.CombineGlobally(ResolveIdentities())
         processed = (
             read["good"]
-            | beam.ParDo(AssignBuckets(2))
+            | beam.ParDo(StageBuckets(str(tmp_path / "stage"), 2))
             | beam.GroupByKey()
             | beam.ParDo(ProcessBucket(load_taxonomy(), out_dir, "run-1", __import__("datetime").datetime(2026, 3, 1)),
                          beam.pvalue.AsSingleton(resolution)).with_outputs(DUPLICATES, main="written")

@@ -57,7 +57,9 @@ class SourceAdapter:
 
     framing: 'jsonl' (one JSON object per line), 'csv' (header row(s), then records) or
     'json_document' (an API page with the records in `record_key`, side-loaded objects in `sideload_key`).
-    fields: SQL select-list producing the canonical columns from `j` (the parsed JSON) or `col_*`.
+    paths: (alias, JSONPath) pairs, all extracted as text in one parse of the record; `fields` and
+    `checks` use the aliases, or `j` (the parsed JSON) for anything else, or `col_<name>` for CSV.
+    fields: SQL select-list producing the canonical columns.
     consumed: top-level JSON keys or CSV columns mapped to fields; the rest goes to `attributes`.
     """
 
@@ -66,6 +68,7 @@ class SourceAdapter:
     fields: str
     checks: tuple[Check, ...]
     consumed: tuple[str, ...]
+    paths: tuple[tuple[str, str], ...] = ()
     header_rows: int = 1
     record_key: str | None = None
     sideload_key: str | None = None
@@ -80,45 +83,63 @@ class SourceAdapter:
             pairs = ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}', \"col_{c}\"" for c in extra)
             return f"json_object({pairs})::varchar"
         patch = "{" + ",".join(f'"{k}":null' for k in self.consumed) + "}"
-        return f"case when json_type(j) = 'OBJECT' then json_merge_patch(j, '{patch}')::varchar end"
+        return f"json_merge_patch(j, '{patch}')::varchar"
 
     def query(self, header: tuple[str, ...] | None = None) -> str:
-        """The SQL that maps relation `frame` (and `sideload`) to canonical columns plus errors."""
-        parse = "case when frame_error is null and json_valid(raw) then raw::json end" if self.framing != "csv" else "null::json"
-        missing = [c for c in self.required_columns if header is not None and c not in header]
+        """The SQL that maps relation `frame` (and `sideload`) to canonical columns plus errors.
+
+        Each record is parsed once; each check is evaluated once (its index picks type and message)."""
         checks = list(self.checks)
-        if self.framing != "csv":
+        if self.framing == "csv":
+            parse, extract = "null::json", ""
+        else:
+            parse = "case when frame_error is null and json_valid(raw) then raw::json end"
             checks = [Check("j is null", "malformed_json", "'record is not valid JSON'"),
-                      Check("json_type(j) <> 'OBJECT'", "malformed_json", "'record is a JSON ' || lower(json_type(j)) || ', not an object'")] + checks
+                      Check("json_type(j) <> 'OBJECT'", "malformed_json",
+                            "'record is a JSON ' || lower(json_type(j)) || ', not an object'")] + checks
+            objects = "case when json_type(j) = 'OBJECT' then j end"
+            if self.paths:
+                listed = ", ".join(f"'{path}'" for _, path in self.paths)
+                values = ", ".join(f"_v[{i}] as {alias}" for i, (alias, _) in enumerate(self.paths, 1))
+                extract = f", json_extract_string({objects}, [{listed}]) as _v"
+            else:
+                extract, values = "", ""
+        missing = [c for c in self.required_columns if header is not None and c not in header]
         if missing:
             checks = [Check("true", "missing_column", "'file has no column ' || " + repr(", ".join(missing)).replace('"', "'"))]
-        cases = "\n".join(f"        when {c.condition} then '{c.error_type}'" for c in checks)
-        messages = "\n".join(f"        when {c.condition} then {c.message}" for c in checks)
-        join = ""
-        if self.sideload_sql:
-            join = self.sideload_sql
+        which = "\n".join(f"            when {c.condition} then {i}" for i, c in enumerate(checks, 1))
+        types = ", ".join(f"'{c.error_type}'" for c in checks)
+        messages = "\n".join(f"            when {i} then {c.message}" for i, c in enumerate(checks, 1))
+        unpack = f"select * exclude (_v), {values} from extracted" if self.framing != "csv" and self.paths else "select * from extracted"
         return f"""
 with parsed as (
     select *, {parse} as j from frame
 ),
+extracted as (
+    select *{extract} from parsed
+),
+unpacked as (
+    {unpack}
+),
 mapped as (
-    select source_line, raw, frame_error, frame_message, j,
+    select unpacked.*,
 {self.fields},
-        {self.attributes_sql(header)} as attributes
-    from parsed {join}
+        {self.attributes_sql(header) if self.framing == "csv" else "case when json_type(j) = 'OBJECT' then " + self.attributes_sql(header) + " end"} as attributes
+    from unpacked {self.sideload_sql or ""}
 ),
 checked as (
     select *,
-        case when frame_error is not null then frame_error
-{cases}
-        end as error_type,
-        case when frame_error is not null then frame_message
-{messages}
-        end as error_message
+        case when frame_error is not null then 0
+{which}
+        end as _failed_check
     from mapped
 )
-select * exclude (raw, j, frame_error, frame_message),
-    case when error_type is not null then left(raw, {RAW_PAYLOAD_LIMIT}) end as raw_payload
+select columns(lambda c: not starts_with(c, '_') and c not in ('raw', 'j', 'frame_error', 'frame_message')),
+    case when _failed_check = 0 then frame_error else [{types}][_failed_check] end as error_type,
+    case _failed_check when 0 then frame_message
+{messages}
+    end as error_message,
+    case when _failed_check is not null then left(raw, {RAW_PAYLOAD_LIMIT}) end as raw_payload
 from checked
 """
 

@@ -16,33 +16,32 @@ def segment_adapter(touchpoint: str) -> SourceAdapter:
         name=touchpoint,
         framing="jsonl",
         consumed=("messageId", "type", "event", "name", "anonymousId", "userId", "timestamp"),
+        paths=(("_id", "$.messageId"), ("_type", "$.type"), ("_ts", "$.timestamp"), ("_user_raw", "$.userId"),
+               ("_anon_raw", "$.anonymousId"), ("_event", "$.event"), ("_name", "$.name"), ("_path", "$.properties.path"),
+               ("_page_path", "$.context.page.path"), ("_query", "$.properties.query"), ("_comment", "$.properties.comment")),
         fields=f"""
-        j->>'$.messageId' as _id,
-        j->>'$.type' as _type,
-        j->>'$.timestamp' as _ts,
-        j->>'$.userId' as _user,
-        j->>'$.anonymousId' as _anon,
-        '{touchpoint}:' || (j->>'$.messageId') as interaction_id,
+        nullif(_user_raw, '') as _user,
+        nullif(_anon_raw, '') as _anon,
+        '{touchpoint}:' || _id as interaction_id,
         '{touchpoint}' as touchpoint,
         'self_service' as channel_type,
-        case j->>'$.type'
+        case _type
             when 'page' then 'page_view'
             when 'screen' then 'screen_view'
             when 'identify' then 'identify'
-            when 'track' then trim(regexp_replace(lower(j->>'$.event'), '[^a-z0-9]+', '_', 'g'), '_')
+            when 'track' then trim(regexp_replace(lower(_event), '[^a-z0-9]+', '_', 'g'), '_')
         end as interaction_type,
-        cx_ts_zoned(j->>'$.timestamp') as occurred_at,
-        case when nullif(j->>'$.userId', '') is not null then 'account:' || (j->>'$.userId')
-             when nullif(j->>'$.anonymousId', '') is not null then 'anon:' || (j->>'$.anonymousId') end as source_customer_ref,
-        case when nullif(j->>'$.userId', '') is not null and nullif(j->>'$.anonymousId', '') is not null
-             then 'anon:' || (j->>'$.anonymousId') end as linked_ref,
+        cx_ts_zoned(_ts) as occurred_at,
+        case when _user is not null then 'account:' || _user
+             when _anon is not null then 'anon:' || _anon end as source_customer_ref,
+        case when _user is not null and _anon is not null then 'anon:' || _anon end as linked_ref,
         null::varchar as case_id,
-        coalesce(j->>'$.properties.query', j->>'$.properties.comment') as text,
-        case j->>'$.type'
-            when 'page' then coalesce(j->>'$.properties.path', j->>'$.context.page.path', j->>'$.name')
-            when 'screen' then j->>'$.name'
-            when 'track' then j->>'$.event'
-            else j->>'$.type'
+        coalesce(_query, _comment) as text,
+        case _type
+            when 'page' then coalesce(_path, _page_path, _name)
+            when 'screen' then _name
+            when 'track' then _event
+            else _type
         end as source_code,
         null::bigint as record_version""",
         checks=(
@@ -50,7 +49,7 @@ def segment_adapter(touchpoint: str) -> SourceAdapter:
             required("_type", "type"),
             Check("_type not in ('track', 'page', 'screen', 'identify', 'group', 'alias')", "invalid_value",
                   "'type ' || _type || ' is not a Segment call type'"),
-            Check("_type = 'track' and j->>'$.event' is null", "missing_field", "'track call has no event'"),
+            Check("_type = 'track' and _event is null", "missing_field", "'track call has no event'"),
             required("_ts", "timestamp"),
             timestamp("_ts", "occurred_at", "timestamp"),
             Check("source_customer_ref is null", "missing_field", "'neither userId nor anonymousId is set'"),

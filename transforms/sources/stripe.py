@@ -24,33 +24,34 @@ BILLING = SourceAdapter(
     name="billing",
     framing="jsonl",
     consumed=("id", "type", "created"),
+    paths=(("_id", "$.id"), ("_type", "$.type"), ("_created", "$.created"), ("_obj", "$.data.object"),
+           ("_obj_type", "$.data.object.object"), ("_obj_id", "$.data.object.id"), ("_customer", "$.data.object.customer"),
+           ("_account", "$.data.object.metadata.account_id"), ("_currency", "$.data.object.currency"),
+           ("_refunded", "$.data.object.amount_refunded"), ("_paid", "$.data.object.amount_paid"),
+           ("_due", "$.data.object.amount_due"), ("_plain_amount", "$.data.object.amount")),
     fields=f"""
-        j->>'$.id' as _id,
-        j->>'$.created' as _created,
-        j->'$.data.object' as _obj,
-        case j->>'$.type'
-            when 'charge.refunded' then j->>'$.data.object.amount_refunded'
-            when 'invoice.paid' then j->>'$.data.object.amount_paid'
-            else coalesce(j->>'$.data.object.amount_due', j->>'$.data.object.amount')
+        case _type
+            when 'charge.refunded' then _refunded
+            when 'invoice.paid' then _paid
+            else coalesce(_due, _plain_amount)
         end as _amount,
-        'billing:' || (j->>'$.id') as interaction_id,
+        'billing:' || _id as interaction_id,
         'billing' as touchpoint,
         'automated' as channel_type,
-        case j->>'$.type' {_types} else replace(j->>'$.type', '.', '_') end as interaction_type,
-        cx_ts(j->>'$.created') as occurred_at,
-        'stripe:' || case when j->>'$.data.object.object' = 'customer' then j->>'$.data.object.id'
-                          else j->>'$.data.object.customer' end as source_customer_ref,
-        'account:' || (j->>'$.data.object.metadata.account_id') as linked_ref,
-        j->>'$.data.object.id' as case_id,
+        case _type {_types} else replace(_type, '.', '_') end as interaction_type,
+        cx_ts(_created) as occurred_at,
+        'stripe:' || case when _obj_type = 'customer' then _obj_id else _customer end as source_customer_ref,
+        'account:' || _account as linked_ref,
+        _obj_id as case_id,
         null::varchar as text,
-        j->>'$.type' as source_code,
+        _type as source_code,
         null::varchar as source_reason,
         try_cast(_amount as bigint) / 100 as amount,
-        j->>'$.data.object.currency' as currency,
+        _currency as currency,
         null::bigint as record_version""",
     checks=(
         required("_id", "id"),
-        required("j->>'$.type'", "type"),
+        required("_type", "type"),
         required("_created", "created"),
         timestamp("_created", "occurred_at", "created"),
         required("_obj", "data.object"),
