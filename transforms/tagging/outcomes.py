@@ -28,14 +28,27 @@ class OutcomeTagger:
         self.default_keys = pa.array(list(taxonomy.outcome_defaults), pa.string())
         self.default_outcomes = pa.array(list(taxonomy.outcome_defaults.values()), pa.string())
 
+    def _text_cues(self, text: pa.Array, outcome: pa.Array, method: pa.Array) -> tuple[pa.Array, pa.Array]:
+        """Text cues, matched only on rows that have text and no outcome yet."""
+        todo = pc.and_(pc.is_null(outcome), pc.is_valid(text))
+        rows = pc.indices_nonzero(todo)
+        if len(rows) == 0:
+            return outcome, method
+        subset = text.take(rows)
+        found = pa.nulls(len(rows), pa.string())
+        for cue_outcome, pattern in self.cues:
+            hit = pc.and_(pc.is_null(found), pc.fill_null(pc.match_substring_regex(subset, pattern), False))
+            found = pc.if_else(hit, cue_outcome, found)
+        outcome = pc.replace_with_mask(outcome, todo, found)
+        method = pc.replace_with_mask(method, todo, pc.if_else(pc.is_valid(found), "text", pa.scalar(None, pa.string())))
+        return outcome, method
+
     def tag(self, table: pa.Table) -> pa.Table:
         key = pc.binary_join_element_wise(table["touchpoint"], table["source_code"], ":")
         outcome = pc.take(self.code_outcomes, pc.index_in(key, self.code_keys))
         method = pc.if_else(pc.is_valid(outcome), "code", pa.scalar(None, pa.string()))
-        for cue_outcome, pattern in self.cues:
-            hit = pc.and_(pc.is_null(outcome), pc.fill_null(pc.match_substring_regex(table["text"], pattern), False))
-            outcome = pc.if_else(hit, cue_outcome, outcome)
-            method = pc.if_else(hit, "text", method)
+        if self.cues:
+            outcome, method = self._text_cues(table["text"].combine_chunks(), outcome.combine_chunks(), method.combine_chunks())
         default = pc.take(self.default_outcomes, pc.index_in(table["touchpoint"], self.default_keys))
         use_default = pc.is_null(outcome)
         outcome = pc.fill_null(pc.coalesce(outcome, default), "not_applicable")

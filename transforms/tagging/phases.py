@@ -16,14 +16,24 @@ class PhaseTagger:
         self.hint_reasons = pa.array([r.code for r in hinted], pa.string())
         self.hint_phases = pa.array([r.phase for r in hinted], pa.string())
 
-    def tag(self, table: pa.Table) -> pa.Table:
-        phase = pa.chunked_array([pa.nulls(table.num_rows, pa.string())])
+    def _rule_phases(self, interaction_types: pa.Array, source_codes: pa.Array) -> pa.Array:
+        phase = pa.nulls(len(interaction_types), pa.string())
         for rule in self.rules:
             hit = pc.is_null(phase)
             if rule.interaction_type:
-                hit = pc.and_(hit, pc.fill_null(pc.equal(table["interaction_type"], rule.interaction_type), False))
+                hit = pc.and_(hit, pc.fill_null(pc.equal(interaction_types, rule.interaction_type), False))
             if rule.source_code:
-                hit = pc.and_(hit, pc.fill_null(pc.match_substring_regex(table["source_code"], rule.source_code), False))
+                hit = pc.and_(hit, pc.fill_null(pc.match_substring_regex(source_codes, rule.source_code), False))
             phase = pc.if_else(hit, rule.phase, phase)
+        return phase
+
+    def tag(self, table: pa.Table) -> pa.Table:
+        # Rules depend only on (interaction_type, source_code), which take few distinct values:
+        # match the distinct pairs, then spread the answers back to every row.
+        pairs = pa.table({"t": table["interaction_type"], "c": table["source_code"]})
+        distinct = pairs.group_by(["t", "c"], use_threads=False).aggregate([])
+        answers = distinct.append_column("phase", self._rule_phases(distinct["t"].combine_chunks(), distinct["c"].combine_chunks()))
+        keyed = pairs.append_column("row", pa.array(range(table.num_rows), pa.int64()))
+        joined = keyed.join(answers, ["t", "c"], join_type="left outer").sort_by("row")
         hint = pc.take(self.hint_phases, pc.index_in(table["reason_code"], self.hint_reasons))
-        return table.append_column("journey_phase", pc.coalesce(phase, hint))
+        return table.append_column("journey_phase", pc.coalesce(joined["phase"], hint))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -47,25 +48,48 @@ class ReasonTagger:
                       for r in taxonomy.reasons if r.patterns]
         self.dimensions = {r.code: r.dimension for r in taxonomy.reasons}
 
+    def _rule_tier(self, text: pa.Array, todo: np.ndarray) -> tuple[np.ndarray, pa.Array, pa.Array]:
+        """Match patterns only on rows `todo` (untagged, with text), each row dropping out at its first match.
+
+        Returns the matched row indexes (ascending), their reason codes and the matched words."""
+        rows, reasons, words = [], [], []
+        subset = text.take(pa.array(todo))
+        for reason_code, pattern in self.rules:
+            if len(todo) == 0:
+                break
+            found = pc.struct_field(pc.extract_regex(subset, pattern), "m")
+            hit = pc.is_valid(found).to_numpy(zero_copy_only=False)
+            if not hit.any():
+                continue
+            rows.append(todo[hit])
+            reasons.append(pa.array([reason_code] * int(hit.sum()), pa.string()))
+            words.append(found.filter(pa.array(hit)))
+            todo, subset = todo[~hit], subset.filter(pa.array(~hit))
+        if not rows:
+            empty = pa.array([], pa.string())
+            return np.array([], dtype=np.int64), empty, empty
+        index = np.concatenate(rows)
+        order = pa.array(np.argsort(index, kind="stable"))
+        return np.sort(index), pa.concat_arrays(reasons).take(order), pa.concat_arrays(words).take(order)
+
     def tag(self, table: pa.Table) -> pa.Table:
         n = table.num_rows
-        text = table["text"]
-        key = pc.binary_join_element_wise(table["touchpoint"], table["source_reason"], ":")
-        code = pc.take(self.code_reasons, pc.index_in(key, self.code_keys)) if len(self.code_keys) else pa.nulls(n, pa.string())
-        code = pa.chunked_array([code]) if isinstance(code, pa.Array) else code
-        reason = code
-        method = pc.if_else(pc.is_valid(code), "code", pa.scalar(None, pa.string()))
-        evidence = pc.if_else(pc.is_valid(code), key, pa.scalar(None, pa.string()))
-        for reason_code, pattern in self.rules:
-            if pc.all(pc.is_valid(reason)).as_py():
-                break
-            found = pc.struct_field(pc.extract_regex(text, pattern), "m")
-            hit = pc.and_(pc.is_null(reason), pc.is_valid(found))
-            reason = pc.if_else(hit, reason_code, reason)
-            method = pc.if_else(hit, "rule", method)
-            evidence = pc.if_else(hit, found, evidence)
+        text = table["text"].combine_chunks()
+        key = pc.binary_join_element_wise(table["touchpoint"], table["source_reason"], ":").combine_chunks()
+        reason = pc.take(self.code_reasons, pc.index_in(key, self.code_keys)) if len(self.code_keys) else pa.nulls(n, pa.string())
+        method = pc.if_else(pc.is_valid(reason), "code", pa.scalar(None, pa.string()))
+        evidence = pc.if_else(pc.is_valid(reason), key, pa.scalar(None, pa.string()))
         has_text = pc.fill_null(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0), False)
-        taggable = pc.or_(has_text, pc.is_valid(table["source_reason"]))
+        todo = np.flatnonzero(pc.and_(pc.is_null(reason), has_text).to_numpy(zero_copy_only=False))
+        matched, matched_reasons, matched_words = self._rule_tier(text, todo)
+        if len(matched):
+            mask = np.zeros(n, dtype=bool)
+            mask[matched] = True
+            mask = pa.array(mask)
+            reason = pc.replace_with_mask(reason, mask, matched_reasons)
+            method = pc.replace_with_mask(method, mask, pa.array(["rule"] * len(matched), pa.string()))
+            evidence = pc.replace_with_mask(evidence, mask, matched_words)
+        taggable = pc.or_(has_text, pc.is_valid(table["source_reason"]).combine_chunks())
         unknown = pc.and_(taggable, pc.is_null(reason))
         reason = pc.if_else(unknown, "unknown", reason)
         confidence = pc.if_else(pc.equal(method, "code"), CODE_CONFIDENCE,
