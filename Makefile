@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install clean
+.PHONY: run test bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ run: $(STAMP)
 ## The test suite: units, Beam wiring, and end to end on a small generated dataset.
 test: $(STAMP)
 	$(BIN)/pytest -q
+
+## Ingest vs a DuckDB-native baseline, dbt build and cx run; EVENTS=1000000,5000000 for the scaling check.
+EVENTS ?= 1000000
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py --events $(EVENTS)
 
 clean:
 	rm -rf data/raw data/warehouse dbt/target dbt/logs

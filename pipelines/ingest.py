@@ -104,7 +104,7 @@ def build(pipeline: beam.Pipeline, files: list[str], options: IngestOptions, tax
     )
 
 
-def run(argv: list[str] | None = None, save_main_session: bool = False, gate: bool = True) -> IngestResult:
+def run(argv: list[str] | None = None) -> IngestResult:
     """Run the ingest job, gate it and publish it. Raises IngestError with a one-line reason."""
     pipeline_options = PipelineOptions(argv)
     complaint = io.StringIO()
@@ -141,7 +141,7 @@ def run(argv: list[str] | None = None, save_main_session: bool = False, gate: bo
     with FileSystems.open(paths["manifest"]) as handle:
         manifest = json.loads(handle.read())
     result = IngestResult(run_id, paths["run"], manifest, None, False)
-    if not gate:
+    if options.no_gate:
         return result
     result.gate = run_gate(paths["interactions"], paths["manifest"], taxonomy)
     if not result.gate.success:

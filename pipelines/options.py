@@ -22,3 +22,5 @@ class IngestOptions(PipelineOptions):
                             help="Raw input per bucket when --buckets is 0; bounds the memory of the dedup step.")
         parser.add_argument("--run_id", default=None, help="Name of this run (default: UTC time + random suffix).")
         parser.add_argument("--keep_runs", type=int, default=3, help="Published runs kept on disk.")
+        parser.add_argument("--no_gate", action="store_true",
+                            help="Write the run but skip the quality gate and do not publish it (benchmarks, debugging).")
