@@ -80,7 +80,7 @@ warehouse_option = click.option("--warehouse", type=click.Path(file_okay=False),
 chunk_option = click.option("--chunk-mb", type=click.FloatRange(min=0.01), default=8.0, show_default=True,
                             help="Size of the file chunks parsed as one Arrow table.")
 buckets_option = click.option("--buckets", type=click.IntRange(min=0), default=0, show_default=True,
-                              help="Dedup shards (0: one per 96 MB of input).")
+                              help="Dedup buckets and write groups (0: one per 48 MB of input).")
 
 
 @click.group(help=__doc__.split("\n\n")[0])

@@ -36,9 +36,13 @@ import math
 from transforms.read import ReadTouchpoints, SumCounts, estimated_raw_bytes, list_input_files, touchpoint_of
 from transforms.identity import ResolveIdentities
 from transforms.schema import FAILED_SCHEMA
-from transforms.steps import DUPLICATES, ProcessBucket, StageBuckets, WriteFailed, run_paths
+from transforms.steps import DUPLICATES, KEYS, CollectLosers, FindDuplicates, ProcessGroup, StageChunk, WriteFailed, run_paths
 from transforms.tagging import load_taxonomy
 from transforms.write import write_parquet
+
+
+# Dedup keys are about a tenth of a record's size: one key bucket serves several day groups.
+KEYS_PER_RECORD_BUCKET = 8
 
 
 class IngestError(Exception):
@@ -73,7 +77,8 @@ def write_manifest(rows, path: str, run_id: str, input_root: str, started_at: st
 
 
 def bucket_count(options: IngestOptions, files: list[tuple[str, int]]) -> int:
-    """Explicit --buckets, else one bucket per --bucket_mb of (uncompressed) input."""
+    """Explicit --buckets, else one per --bucket_mb of (uncompressed) input: the number of id buckets
+    for dedup and of day groups for writing."""
     if options.buckets:
         return options.buckets
     return max(1, math.ceil(estimated_raw_bytes(files) / (options.bucket_mb * 1024 * 1024)))
@@ -86,17 +91,24 @@ def build(pipeline: beam.Pipeline, files: list[str], options: IngestOptions, tax
     chunk_bytes = int(options.chunk_mb * 1024 * 1024)
     parsed = pipeline | "ListFiles" >> beam.Create(files) | "ReadTouchpoints" >> ReadTouchpoints(options.input, chunk_bytes)
     resolution = parsed["links"] | "ResolveIdentities" >> beam.CombineGlobally(ResolveIdentities())
-    processed = (
-        parsed["good"]
-        | "StageBuckets" >> beam.ParDo(StageBuckets(paths["stage"], buckets))
-        | "GroupByBucket" >> beam.GroupByKey()
-        | "DedupStitchTagWrite" >> beam.ParDo(
-            ProcessBucket(taxonomy, paths["interactions"], run_id, started),
-            beam.pvalue.AsSingleton(resolution)).with_outputs(DUPLICATES, main="written")
+    key_buckets = max(1, math.ceil(buckets / KEYS_PER_RECORD_BUCKET))
+    staged = parsed["good"] | "StageChunks" >> beam.ParDo(StageChunk(paths["stage"], key_buckets, buckets)).with_outputs(KEYS, main="records")
+    found = (
+        staged[KEYS]
+        | "GroupKeysByBucket" >> beam.GroupByKey()
+        | "FindDuplicates" >> beam.ParDo(FindDuplicates()).with_outputs(DUPLICATES, main="losers")
+    )
+    losers = found.losers | "CollectLosers" >> beam.CombineGlobally(CollectLosers())
+    _ = (
+        staged.records
+        | "GroupRecordsByDay" >> beam.GroupByKey()
+        | "DropStitchTagWrite" >> beam.ParDo(
+            ProcessGroup(taxonomy, paths["interactions"], run_id, started),
+            beam.pvalue.AsSingleton(losers), beam.pvalue.AsSingleton(resolution))
     )
     _ = parsed["failed"] | "WriteFailed" >> beam.ParDo(WriteFailed(paths["failed"]))
     _ = (
-        (parsed["counts"], processed[DUPLICATES])
+        (parsed["counts"], found[DUPLICATES])
         | "FlattenCounts" >> beam.Flatten()
         | "SumPerFile" >> beam.CombinePerKey(SumCounts())
         | "CollectCounts" >> beam.combiners.ToList()
@@ -143,7 +155,7 @@ def run(argv: list[str] | None = None) -> IngestResult:
     result = IngestResult(run_id, paths["run"], manifest, None, False)
     if options.no_gate:
         return result
-    result.gate = run_gate(paths["interactions"], paths["manifest"], taxonomy)
+    result.gate = run_gate(paths["interactions"], paths["manifest"], taxonomy, failed_dir=paths["failed"])
     if not result.gate.success:
         raise IngestError(f"quality gate failed for run {run_id}; the published data is unchanged. Failed: "
                           + "; ".join(result.gate.failures))

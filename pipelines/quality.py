@@ -1,8 +1,8 @@
 """The quality gate: Great Expectations checks on a run's output before it is published.
 
 The run's Parquet is validated as pandas frames in an ephemeral context (no files, no network), one
-dedup bucket at a time (the part-NNNNN files of all dates): buckets hold disjoint interaction ids, so
-uniqueness per bucket is uniqueness overall, and memory stays bounded by the bucket size. The run
+write group at a time (the part-NNNNN files of all its days), so memory stays bounded by the group
+size; uniqueness of interaction_id across the whole run is checked by DuckDB, which spills. The run
 manifest is checked too: every file must reconcile (read = good + failed) and the share of failed
 records must stay under a threshold. A failing gate names each failed expectation.
 """
@@ -65,6 +65,24 @@ def _describe(config, unexpected: int | None, observed, examples: list) -> str:
     return f"{config.type}({where}){detail}"
 
 
+def _internal_errors(failed_dir: str | None) -> list[str]:
+    """A record that failed through a fault of the job, not of the data, blocks publishing."""
+    if not failed_dir:
+        return []
+    table = ds.dataset(failed_dir, format="parquet").to_table(columns=["error_type", "error_message", "source_file"],
+                                                              filter=ds.field("error_type") == "internal_error")
+    return [f"internal error while reading {f}: {m}" for f, m in
+            zip(table["source_file"].to_pylist()[:3], table["error_message"].to_pylist()[:3])]
+
+
+def _repeated_ids(files: list[str]) -> int:
+    import duckdb
+
+    con = duckdb.connect(config={"memory_limit": "512MB"})
+    listed = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+    return con.execute(f"select count(*) - count(distinct interaction_id) from read_parquet({listed})").fetchone()[0]
+
+
 def check_manifest(manifest: dict, max_failed_share: float = MAX_FAILED_SHARE) -> list[str]:
     failures = []
     for f in manifest["files"]:
@@ -77,7 +95,7 @@ def check_manifest(manifest: dict, max_failed_share: float = MAX_FAILED_SHARE) -
 
 
 def run_gate(interactions_dir: str, manifest_path: str, taxonomy: Taxonomy,
-             max_failed_share: float = MAX_FAILED_SHARE) -> GateResult:
+             max_failed_share: float = MAX_FAILED_SHARE, failed_dir: str | None = None) -> GateResult:
     """Validate a run before publishing it."""
     import logging
 
@@ -119,4 +137,8 @@ def run_gate(interactions_dir: str, manifest_path: str, taxonomy: Taxonomy,
             seen[3] += (r.result.get("partial_unexpected_list") or [])[:3]
     failures += [_describe(config, unexpected if unexpected else None, observed, examples)
                  for config, unexpected, observed, examples in failed.values()]
+    failures += _internal_errors(failed_dir)
+    repeated = _repeated_ids(dataset.files)
+    if repeated:
+        failures.append(f"interaction_id is not unique across the run: {repeated} ids appear more than once")
     return GateResult(not failures, checked + 2, failures, rows)

@@ -1,9 +1,10 @@
 """Dedup on interaction_id: re-sent events and superseded versions of the same record.
 
-Records are spread over buckets by a hash of interaction_id so each bucket is deduplicated on its
-own, in parallel, with bounded memory per bucket. Within an id, the highest record_version wins (a
-ticket's latest update), then the earliest (source_file, source_line); the others count as
-duplicates of the file they came from.
+Only the keys travel for dedup: (interaction_id, record_version, source_file, source_line), spread
+over buckets by a hash of interaction_id so that every copy of an id meets in one bucket. Within an id
+the highest record_version wins (a ticket's latest update), then the earliest (source_file,
+source_line); the others are "losers", named by file and line, counted as duplicates of their file
+and dropped from the records wherever those are.
 """
 
 from __future__ import annotations
@@ -12,35 +13,52 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+KEY_COLUMNS = ["interaction_id", "record_version", "source_file", "source_line"]
+LOSER_SCHEMA = pa.schema([("source_file", pa.string()), ("source_line", pa.int64())])
 
-def bucket_tables(con: duckdb.DuckDBPyConnection, table: pa.Table, buckets: int):
-    """Yield (bucket, sub-table) for each non-empty bucket of `table`."""
-    con.register("records", table)
+
+def assign(con: duckdb.DuckDBPyConnection, table: pa.Table, id_buckets: int, date_groups: int) -> tuple[pa.Array, pa.Array]:
+    """Per row: the dedup bucket (hash of interaction_id) and the write group (hash of the UTC day)."""
+    con.register("records", table.select(["interaction_id", "occurred_at"]))
     try:
-        ids = con.sql(f"select (hash(interaction_id) % {buckets})::integer as b from records").to_arrow_table()["b"]
+        labels = con.sql(f"""
+            select (hash(interaction_id) % {id_buckets})::integer as bucket,
+                   (hash(strftime(occurred_at, '%Y-%m-%d')) % {date_groups})::integer as date_group
+            from records""").to_arrow_table()
     finally:
         con.unregister("records")
-    for bucket in pc.unique(ids).to_pylist():
-        yield bucket, table.filter(pc.equal(ids, bucket))
+    return labels["bucket"].combine_chunks(), labels["date_group"].combine_chunks()
 
 
-def dedup(con: duckdb.DuckDBPyConnection, table: pa.Table) -> tuple[pa.Table, pa.Table]:
-    """Return (kept records, duplicates per source file as (source_file, duplicates))."""
-    keys = table.select(["interaction_id", "record_version", "source_file", "source_line"]).append_column(
-        "row", pa.array(range(table.num_rows), pa.int64()))
-    con.register("records", keys)
+def split(table: pa.Table, labels: pa.Array):
+    """Yield (label, rows of `table` with that label) for each label present."""
+    for label in sorted(pc.unique(labels).to_pylist()):
+        yield label, table.filter(pc.equal(labels, label))
+
+
+def find_duplicates(con: duckdb.DuckDBPyConnection, keys: pa.Table) -> pa.Table:
+    """Keys of one bucket -> the (source_file, source_line) of every record that loses to another copy."""
+    con.register("record_keys", keys)
     try:
-        ranked = con.sql("""
-            select row, row_number() over (
+        return con.sql("""
+            select source_file, source_line from record_keys
+            qualify row_number() over (
                 partition by interaction_id
-                order by record_version desc nulls last, source_file, source_line) = 1 as keep
-            from records
-            order by row
-        """).to_arrow_table()["keep"]
+                order by record_version desc nulls last, source_file, source_line) > 1
+        """).to_arrow_table().cast(LOSER_SCHEMA)
     finally:
-        con.unregister("records")
-    kept = table.filter(ranked)
-    dropped = table.filter(pc.invert(ranked))
-    per_file = dropped.group_by("source_file").aggregate([("source_line", "count")]).rename_columns(["source_file", "duplicates"]) \
-        if dropped.num_rows else pa.table({"source_file": pa.array([], pa.string()), "duplicates": pa.array([], pa.int64())})
-    return kept, per_file
+        con.unregister("record_keys")
+
+
+def duplicates_per_file(losers: pa.Table) -> list[tuple[str, int]]:
+    if losers.num_rows == 0:
+        return []
+    grouped = losers.group_by("source_file").aggregate([("source_line", "count")])
+    return sorted(zip(grouped["source_file"].to_pylist(), grouped["source_line_count"].to_pylist()))
+
+
+def drop_losers(table: pa.Table, losers: pa.Table) -> pa.Table:
+    """Remove the losing copies from a table of records (any order comes back)."""
+    if losers.num_rows == 0 or table.num_rows == 0:
+        return table
+    return table.join(losers, ["source_file", "source_line"], join_type="left anti")

@@ -30,7 +30,8 @@ class Parsed:
         return self.good.num_rows + self.failed.num_rows
 
 
-def frame(adapter: SourceAdapter, block: bytes, first_line: int, header: tuple[str, ...] | None) -> tuple[pa.Table, pa.Table | None]:
+def frame(con: duckdb.DuckDBPyConnection, adapter: SourceAdapter, block: bytes, first_line: int,
+          header: tuple[str, ...] | None) -> tuple[pa.Table, pa.Table | None]:
     """Split a block into one row per record, as the adapter's framing says."""
     if adapter.framing == "jsonl":
         return frame_lines(block, first_line), None
@@ -40,13 +41,13 @@ def frame(adapter: SourceAdapter, block: bytes, first_line: int, header: tuple[s
             if f"col_{name}" not in table.column_names:
                 table = table.append_column(f"col_{name}", pa.nulls(table.num_rows, pa.string()))
         return table, None
-    return frame_json_document(block, adapter.record_key, adapter.sideload_key)
+    return frame_json_document(con, block, adapter.record_key, adapter.sideload_key)
 
 
 def parse_block(con: duckdb.DuckDBPyConnection, adapter: SourceAdapter, block: bytes, first_line: int,
                 source_file: str, header: tuple[str, ...] | None = None, now: datetime | None = None) -> Parsed:
     """Frame, map and validate one block; every record comes back either good or failed."""
-    records, sideload = frame(adapter, block, first_line, header)
+    records, sideload = frame(con, adapter, block, first_line, header)
     if records.num_rows == 0:
         return Parsed(PARSED_SCHEMA.empty_table(), FAILED_SCHEMA.empty_table())
     con.register("frame", pa.Table.from_batches(records.to_batches(max_chunksize=FRAME_BATCH_ROWS)))

@@ -6,6 +6,7 @@ Elements are whole Arrow tables (one per file chunk), never single events.
 from __future__ import annotations
 
 import posixpath
+import zlib
 
 import apache_beam as beam
 import pyarrow as pa
@@ -107,9 +108,11 @@ class ParseChunk(beam.DoFn):
                         yield beam.pvalue.TaggedOutput(LINKS, links.group_by(["source_customer_ref", "linked_ref"]).aggregate([]))
                 if parsed.failed.num_rows:
                     yield beam.pvalue.TaggedOutput(FAILED, parsed.failed)
-        except Exception as exc:  # e.g. a corrupt .gz: what was read stands, the rest is one failure
-            yield beam.pvalue.TaggedOutput(FAILED, failed_file(
-                spec.path, spec.touchpoint, "unreadable_file", f"{type(exc).__name__}: {exc}", line))
+        except Exception as exc:
+            # A corrupt .gz or a vanished file: what was read stands, the rest is one failure. Anything
+            # else is a fault of ours, recorded as internal_error so the quality gate refuses the run.
+            kind = "unreadable_file" if isinstance(exc, (OSError, EOFError, zlib.error)) else "internal_error"
+            yield beam.pvalue.TaggedOutput(FAILED, failed_file(spec.path, spec.touchpoint, kind, f"{type(exc).__name__}: {exc}", line))
             read += 1
             failed += 1
         self.good_records.inc(good)

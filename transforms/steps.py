@@ -1,9 +1,11 @@
-"""Beam steps after parsing: staging by bucket, the per-bucket dedup → stitch → tag → write, failed writes.
+"""Beam steps after parsing: staging, dedup on keys, then per day-group stitch → tag → write.
 
-Records are shuffled through files, not through the runner: each parsed chunk is split by a hash of
-interaction_id and written as Arrow IPC files under <run>/_stage/bucket=NNNNN/; only the small
-(bucket, path) pairs go through GroupByKey. A bucket is then read whole, so memory is bounded by the
-bucket size (set by the job from the input size), not by the input.
+Records are shuffled through files, not through the runner. Each parsed chunk is written twice as
+Arrow IPC under <run>/_stage/: its dedup keys split by a hash of interaction_id (keys/bucket=N/), and
+its records split by a hash of their UTC day (records/group=N/). Only (label, path) pairs go through
+GroupByKey. Dedup reads one key bucket at a time and names the losing copies; each day-group is then
+read whole, cleaned of losers, stitched, tagged and written as one Parquet file per day. Memory is
+bounded by the group size, which the job sets from the input size.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import apache_beam as beam
 import pyarrow as pa
 from apache_beam.metrics import Metrics
 
-from transforms.dedup import bucket_tables, dedup
+from transforms.dedup import KEY_COLUMNS, LOSER_SCHEMA, assign, drop_losers, duplicates_per_file, find_duplicates, split
 from transforms.identity import stitch
 from transforms.read import counts
 from transforms.schema import SCHEMA_VERSION, UTC_TIMESTAMP
@@ -27,51 +29,86 @@ from transforms.write import read_arrow, write_arrow, write_by_date, write_faile
 DUPLICATES = "duplicates"
 
 
-class StageBuckets(beam.DoFn):
-    """Arrow table of parsed records -> (bucket, staging file path), one file per bucket present."""
+KEYS = "keys"
 
-    def __init__(self, stage_root: str, buckets: int):
-        self.stage_root, self.buckets = stage_root, buckets
+
+class StageChunk(beam.DoFn):
+    """Parsed records -> (day group, records path) and, tagged KEYS, (id bucket, keys path)."""
+
+    def __init__(self, stage_root: str, id_buckets: int, date_groups: int):
+        self.stage_root, self.id_buckets, self.date_groups = stage_root, id_buckets, date_groups
 
     def setup(self):
         self.con = connect()
 
     def process(self, table: pa.Table):
         origin = f"{table['source_file'][0].as_py()}:{table['source_line'][0].as_py()}"
-        for bucket, part in bucket_tables(self.con, table, self.buckets):
-            name = hashlib.sha1(f"{origin}:{bucket}".encode()).hexdigest()[:20]
-            yield bucket, write_arrow(part, posixpath.join(self.stage_root, f"bucket={bucket:05d}", f"{name}.arrow"))
+        name = hashlib.sha1(origin.encode()).hexdigest()[:20]
+        buckets, groups = assign(self.con, table, self.id_buckets, self.date_groups)
+        for bucket, keys in split(table.select(KEY_COLUMNS), buckets):
+            path = posixpath.join(self.stage_root, "keys", f"bucket={bucket:05d}", f"{name}.arrow")
+            yield beam.pvalue.TaggedOutput(KEYS, (bucket, write_arrow(keys, path)))
+        for group, records in split(table, groups):
+            yield group, write_arrow(records, posixpath.join(self.stage_root, "records", f"group={group:05d}", f"{name}.arrow"))
 
 
-class ProcessBucket(beam.DoFn):
-    """(bucket, [staging paths]) -> dedup, stitch identities, tag, write date partitions.
+class FindDuplicates(beam.DoFn):
+    """(id bucket, [keys paths]) -> a table of losing copies (main) and per-file DUPLICATES counts."""
 
-    Main output: (path, rows) per Parquet file written; DUPLICATES: per-file duplicate counts.
+    def setup(self):
+        self.con = connect()
+        self.duplicates = Metrics.counter("ingest", "duplicates")
+
+    def process(self, element):
+        _, paths = element
+        losers = find_duplicates(self.con, read_arrow(sorted(paths)))
+        for source_file, n in duplicates_per_file(losers):
+            self.duplicates.inc(n)
+            yield beam.pvalue.TaggedOutput(DUPLICATES, counts(source_file, duplicates=n))
+        if losers.num_rows:
+            yield losers
+
+
+class CollectLosers(beam.CombineFn):
+    """Loser tables from every key bucket -> one table (a side input; duplicates are a few percent)."""
+
+    def create_accumulator(self):
+        return []
+
+    def add_input(self, acc, table):
+        acc.append(table)
+        return acc
+
+    def merge_accumulators(self, accumulators):
+        return [t for acc in accumulators for t in acc]
+
+    def extract_output(self, acc):
+        return pa.concat_tables(acc) if acc else LOSER_SCHEMA.empty_table()
+
+
+class ProcessGroup(beam.DoFn):
+    """(day group, [records paths]) -> drop losing copies, stitch identities, tag, write one file per day.
+
+    Output: (path, rows) per Parquet file written.
     """
 
     def __init__(self, taxonomy: Taxonomy, root: str, run_id: str, ingested_at: datetime):
         self.taxonomy, self.root, self.run_id, self.ingested_at = taxonomy, root, run_id, ingested_at
-        self.duplicates = Metrics.counter("ingest", "duplicates")
         self.written = Metrics.counter("ingest", "written_records")
 
     def setup(self):
-        self.con = connect()
         self.tagger = Tagger(self.taxonomy)
 
-    def process(self, element, resolution: pa.Table):
-        bucket, paths = element
-        table = read_arrow(sorted(paths))
-        kept, per_file = dedup(self.con, table)
-        for source_file, n in zip(per_file["source_file"].to_pylist(), per_file["duplicates"].to_pylist()):
-            self.duplicates.inc(n)
-            yield beam.pvalue.TaggedOutput(DUPLICATES, counts(source_file, duplicates=n))
+    def process(self, element, losers: pa.Table, resolution: pa.Table):
+        group, paths = element
+        kept = drop_losers(read_arrow(sorted(paths)), losers)
         tagged = self.tagger.tag(stitch(kept, resolution))
         n = tagged.num_rows
         tagged = (tagged.append_column("schema_version", pa.array([SCHEMA_VERSION] * n, pa.string()))
                   .append_column("ingested_at", pa.array([self.ingested_at] * n, UTC_TIMESTAMP))
                   .append_column("run_id", pa.array([self.run_id] * n, pa.string())))
         self.written.inc(n)
-        yield from write_by_date(tagged, self.root, f"part-{bucket:05d}")
+        yield from write_by_date(tagged, self.root, f"part-{group:05d}")
 
 
 class WriteFailed(beam.DoFn):

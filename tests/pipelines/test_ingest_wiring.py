@@ -1,5 +1,7 @@
 """The Beam wiring: TestPipeline + assert_that on small inline files."""
 
+from datetime import datetime, timezone
+
 import apache_beam as beam
 import pyarrow.dataset as ds
 from apache_beam.testing.test_pipeline import TestPipeline
@@ -8,7 +10,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from tests.conftest import write
 from transforms.identity import ResolveIdentities
 from transforms.read import ReadTouchpoints, SumCounts, list_input_files
-from transforms.steps import DUPLICATES, ProcessBucket, StageBuckets
+from transforms.steps import DUPLICATES, KEYS, CollectLosers, FindDuplicates, ProcessGroup, StageChunk
 from transforms.tagging import load_taxonomy
 
 SAMPLE_WEB = (
@@ -60,23 +62,27 @@ def test_read_touchpoints_counts_every_record_of_every_file(tmp_path):
         assert_that(links, equal_to([("account:C1", "anon:a1")]), label="CheckLinks")
 
 
-def test_buckets_dedup_stitch_and_tag(tmp_path):
+def test_stage_dedup_stitch_tag_and_write(tmp_path):
     root = make_input(tmp_path)
     files = [path for path, _ in list_input_files(root) if "fax" not in path]
     out_dir = str(tmp_path / "out")
     with TestPipeline() as p:
         read = p | beam.Create(files) | ReadTouchpoints(root)
-        resolution = read["links"] | beam.CombineGlobally(ResolveIdentities())
-        processed = (
-            read["good"]
-            | beam.ParDo(StageBuckets(str(tmp_path / "stage"), 2))
-            | beam.GroupByKey()
-            | beam.ParDo(ProcessBucket(load_taxonomy(), out_dir, "run-1", __import__("datetime").datetime(2026, 3, 1)),
-                         beam.pvalue.AsSingleton(resolution)).with_outputs(DUPLICATES, main="written")
+        resolution = read["links"] | "Resolve" >> beam.CombineGlobally(ResolveIdentities())
+        staged = read["good"] | beam.ParDo(StageChunk(str(tmp_path / "stage"), 2, 3)).with_outputs(KEYS, main="records")
+        found = staged[KEYS] | "GroupKeys" >> beam.GroupByKey() | beam.ParDo(FindDuplicates()).with_outputs(DUPLICATES, main="losers")
+        losers = found.losers | "Losers" >> beam.CombineGlobally(CollectLosers())
+        written = (
+            staged.records
+            | "GroupRecords" >> beam.GroupByKey()
+            | beam.ParDo(ProcessGroup(load_taxonomy(), out_dir, "run-1", datetime(2026, 3, 1, tzinfo=timezone.utc)),
+                         beam.pvalue.AsSingleton(losers), beam.pvalue.AsSingleton(resolution))
         )
-        assert_that(processed[DUPLICATES], equal_to([(f"{root}/web/events.jsonl", (0, 0, 0, 1))]), label="CheckDuplicates")
-        rows = processed.written | beam.Map(lambda written: written[1]) | beam.CombineGlobally(sum)
+        assert_that(found[DUPLICATES], equal_to([(f"{root}/web/events.jsonl", (0, 0, 0, 1))]), label="CheckDuplicates")
+        rows = written | beam.Map(lambda w: w[1]) | "Sum" >> beam.CombineGlobally(sum)
         assert_that(rows, equal_to([3]), label="CheckWritten")
+        days = written | beam.Map(lambda w: w[0].split("/")[-2])
+        assert_that(days, equal_to(["occurred_date=2026-02-10", "occurred_date=2026-02-11", "occurred_date=2026-02-12"]), label="OneFilePerDay")
     table = ds.dataset(out_dir, format="parquet", partitioning="hive").to_table()
     rows = {r["interaction_id"]: r for r in table.to_pylist()}
     assert sorted(rows) == ["call_center:k1", "web:m1", "web:m2"]

@@ -50,7 +50,27 @@ def test_bad_values_and_duplicates_are_named(tmp_path):
     assert "expect_column_values_to_be_in_set(column=reason_code): 1 unexpected, e.g. ['made_up']" in text
 
 
+def test_ids_repeated_across_groups_are_caught(tmp_path):
+    root = tmp_path / "interactions"
+    write_by_date(interactions(["a", "b"]), str(root), "part-00000")
+    write_by_date(interactions(["b"]), str(root), "part-00001")
+    result = run_gate(str(root), manifest(tmp_path), load_taxonomy())
+    assert result.failures == ["interaction_id is not unique across the run: 1 ids appear more than once"]
+
+
 def test_manifest_must_reconcile_and_failures_stay_rare():
     files = [{"file": "a", "read": 10, "good": 9, "failed": 0}, {"file": "b", "read": 10, "good": 5, "failed": 5}]
     problems = check_manifest({"files": files, "totals": {"read": 20, "good": 14, "failed": 5}})
     assert problems == ["manifest: a read 10 != good 9 + failed 0", "manifest: 5 of 20 records failed, over 5%"]
+
+
+def test_internal_errors_block_publishing(tmp_path):
+    from transforms.parse import failed_file
+    from transforms.write import write_failed
+
+    root = tmp_path / "interactions"
+    write_by_date(interactions(["a"]), str(root), "part-00000")
+    failed_dir = tmp_path / "failed"
+    write_failed(failed_file("raw/web/e.jsonl", "web", "internal_error", "KeyError: 'x'", 40), str(failed_dir), "part-1")
+    result = run_gate(str(root), manifest(tmp_path), load_taxonomy(), failed_dir=str(failed_dir))
+    assert result.failures == ["internal error while reading raw/web/e.jsonl: KeyError: 'x'"]

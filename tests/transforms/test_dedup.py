@@ -1,6 +1,8 @@
 import pyarrow as pa
+from datetime import datetime, timezone
 
-from transforms.dedup import bucket_tables, dedup
+from transforms.dedup import assign, drop_losers, duplicates_per_file, find_duplicates, split
+from transforms.schema import UTC_TIMESTAMP
 from transforms.sources.base import connect
 
 SAMPLE = pa.table({
@@ -8,29 +10,28 @@ SAMPLE = pa.table({
     "record_version": pa.array([None, None, None, 100, 200, None], pa.int64()),
     "source_file": ["a.jsonl", "a.jsonl", "b.jsonl", "t.json", "t.json", "b.jsonl"],
     "source_line": [1, 2, 7, 1, 2, 8],
+    "occurred_at": pa.array([datetime(2026, 3, d, 12, tzinfo=timezone.utc) for d in (1, 1, 2, 3, 3, 4)], UTC_TIMESTAMP),
 })
 
 
-def test_dedup_keeps_the_first_copy_and_the_latest_version():
-    kept, per_file = dedup(connect(), SAMPLE)
+def test_losers_are_later_copies_and_older_versions():
+    losers = find_duplicates(connect(), SAMPLE.select(["interaction_id", "record_version", "source_file", "source_line"]))
+    assert sorted(zip(losers["source_file"].to_pylist(), losers["source_line"].to_pylist())) == [("b.jsonl", 7), ("t.json", 1)]
+    assert duplicates_per_file(losers) == [("b.jsonl", 1), ("t.json", 1)]
+    kept = drop_losers(SAMPLE, losers)
     assert sorted(zip(kept["interaction_id"].to_pylist(), kept["source_line"].to_pylist())) == [
         ("email:9", 2), ("web:1", 1), ("web:2", 2), ("web:3", 8)]
-    assert sorted(zip(*per_file.to_pydict().values())) == [("b.jsonl", 1), ("t.json", 1)]
 
 
-def test_dedup_keeps_row_order():
-    kept, _ = dedup(connect(), SAMPLE)
-    assert kept["source_line"].to_pylist() == [1, 2, 2, 8]
-
-
-def test_buckets_partition_by_id_and_keep_every_row():
-    con = connect()
-    parts = dict(bucket_tables(con, SAMPLE, 3))
+def test_every_copy_of_an_id_shares_a_bucket_and_every_day_a_group():
+    buckets, groups = assign(connect(), SAMPLE, 3, 2)
+    rows = SAMPLE.append_column("b", buckets).append_column("g", groups).to_pylist()
+    by_id, by_day = {}, {}
+    for r in rows:
+        by_id.setdefault(r["interaction_id"], set()).add(r["b"])
+        by_day.setdefault(r["occurred_at"].date(), set()).add(r["g"])
+    assert all(len(v) == 1 for v in by_id.values()) and all(len(v) == 1 for v in by_day.values())
+    assert set(buckets.to_pylist()) <= {0, 1, 2} and set(groups.to_pylist()) <= {0, 1}
+    assert assign(connect(), SAMPLE, 3, 2)[0].equals(buckets)  # stable across connections
+    parts = dict(split(SAMPLE, buckets))
     assert sum(t.num_rows for t in parts.values()) == SAMPLE.num_rows
-    for bucket, table in parts.items():
-        for other, rest in parts.items():
-            if other != bucket:
-                assert not set(table["interaction_id"].to_pylist()) & set(rest["interaction_id"].to_pylist())
-    again = dict(bucket_tables(con, SAMPLE, 3))
-    assert {b: t["interaction_id"].to_pylist() for b, t in again.items()} == \
-        {b: t["interaction_id"].to_pylist() for b, t in parts.items()}
