@@ -160,6 +160,36 @@ def run(input_dir: str, customers: int, seed: int, regenerate: bool, warehouse: 
     render(console, collect(built.duckdb_path, result.manifest), built.duckdb_path, built.exports_dir, seconds)
 
 
+@cli.command("eval-tags", help="Measure reason tagging on a labeled JSONL file: accuracy, macro-F1, coverage, texts/s.")
+@taxonomy_option
+@click.option("--labeled", type=click.Path(dir_okay=False), required=True, help="JSON Lines, one labeled text per line.")
+@click.option("--text-field", default="utterance", show_default=True)
+@click.option("--label-field", default="intent", show_default=True)
+@click.option("--tiers", default="rules,examples", show_default=True, help="Comma-separated: rules, examples, embeddings.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+def eval_tags(taxonomy: str | None, labeled: str, text_field: str, label_field: str, tiers: str, as_json: bool) -> None:
+    import json
+
+    from transforms.tagging import TIERS, TaxonomyError, load_taxonomy
+    from transforms.tagging.evaluate import LabeledFileError, evaluate, read_labeled
+
+    chosen = tuple(t.strip() for t in tiers.split(",") if t.strip())
+    if not chosen or set(chosen) - set(TIERS):
+        raise click.BadParameter(f"choose from {', '.join(TIERS)}, not {tiers!r}", param_hint="'--tiers'")
+    try:
+        result = evaluate(load_taxonomy(taxonomy), *read_labeled(labeled, text_field, label_field), chosen)
+    except (TaxonomyError, LabeledFileError) as exc:
+        raise CxError(str(exc)) from None
+    except ImportError as exc:
+        raise CxError(f"the embeddings tier needs the optional extra: pip install 'cx-analytics[embeddings]' ({exc})") from None
+    if as_json:
+        print(json.dumps(result))
+        return
+    from pipelines.summary import render_evaluation
+
+    render_evaluation(console, result)
+
+
 @cli.command(help="Run one SQL query on the warehouse (read-only) and print the result.")
 @click.argument("sql")
 @warehouse_option

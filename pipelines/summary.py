@@ -90,3 +90,25 @@ def render(console: Console, figures: dict, duckdb_path: Path, exports_dir: Path
     query = "select reason_code, journey_phase, touchpoint, contacts, impact_score from root_causes order by impact_score desc limit 10"
     console.print("Query it:", style="bold")
     console.print(f"  .venv/bin/cx query \"{query}\"", soft_wrap=True, highlight=False, markup=False)
+
+
+def render_evaluation(console: Console, result: dict) -> None:
+    """`cx eval-tags` as tables."""
+    console.print(f"[bold]{result['n']:,} texts, tiers {', '.join(result['tiers'])}[/]: accuracy {result['accuracy']:.3f}, "
+                  f"macro-F1 {result['macro_f1']:.3f}, coverage {result['coverage']:.3f} "
+                  f"(accuracy when tagged {result['accuracy_when_tagged']:.3f}), {result['texts_per_s']:,.0f} texts/s")
+    console.print("decided by: " + ", ".join(f"{k} {v}" for k, v in sorted(result["by_method"].items())))
+    if result["labels_not_in_taxonomy"]:
+        console.print("[yellow]labels the taxonomy does not know:[/] " + ", ".join(result["labels_not_in_taxonomy"]))
+    per = Table(title="Per reason")
+    for column in ("reason", "precision", "recall", "F1", "support"):
+        per.add_column(column, justify="left" if column == "reason" else "right")
+    for reason, m in sorted(result["per_reason"].items(), key=lambda kv: kv[1]["f1"]):
+        per.add_row(reason, f"{m['precision']:.2f}", f"{m['recall']:.2f}", f"{m['f1']:.2f}", str(m["support"]))
+    console.print(per)
+    worst = Table(title="Worst confusions")
+    for column in ("label", "predicted", "count"):
+        worst.add_column(column, justify="right" if column == "count" else "left")
+    for c in result["worst_confusions"]:
+        worst.add_row(c["label"], c["predicted"], str(c["count"]))
+    console.print(worst)

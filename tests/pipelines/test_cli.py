@@ -47,3 +47,26 @@ def test_run_generates_ingests_builds_and_summarises(capsys, tmp_path):
     assert (warehouse / "exports" / "root_causes.parquet").exists()
     code, out, _ = run_cli(capsys, "query", "select count(*) as n from contact_episodes", "--warehouse", str(warehouse))
     assert code == 0 and "n" in out
+
+
+def test_eval_tags_reports_json_metrics(capsys, tmp_path):
+    labeled = tmp_path / "labeled.jsonl"
+    labeled.write_text('{"utterance": "I was charged twice this month", "intent": "billing_confusion"}\n'
+                       '{"utterance": "my package never arrived", "intent": "order_status"}\n'
+                       '{"utterance": "zxqv plorf", "intent": "bug_report"}\n')
+    code, out, err = run_cli(capsys, "eval-tags", "--labeled", str(labeled), "--json")
+    assert code == 0, err
+    import json
+    result = json.loads(out)
+    assert {"accuracy", "macro_f1", "coverage", "n", "texts_per_s"} <= set(result)
+    assert result["n"] == 3 and result["accuracy"] == pytest.approx(2 / 3) and result["coverage"] == pytest.approx(2 / 3)
+    assert result["worst_confusions"] == [{"label": "bug_report", "predicted": "unknown", "count": 1}]
+
+
+def test_eval_tags_errors_are_one_line(capsys, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"utterance": "ok", "intent": "x"}\n{"text": "no label"}\n')
+    code, _, err = run_cli(capsys, "eval-tags", "--labeled", str(bad))
+    assert code == 1 and err.strip() == f"cx: error: {bad}:2: needs a text field 'utterance' and a label field 'intent'"
+    code, _, err = run_cli(capsys, "eval-tags", "--labeled", str(bad), "--tiers", "magic")
+    assert code == 2 and "choose from rules, examples, embeddings" in err

@@ -6,15 +6,15 @@ import pyarrow as pa
 
 from transforms.tagging.outcomes import OutcomeTagger
 from transforms.tagging.phases import PhaseTagger
-from transforms.tagging.reasons import ReasonTagger
+from transforms.tagging.reasons import DEFAULT_TIERS, TIERS, ReasonTagger
 from transforms.tagging.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
 
 
 class Tagger:
     """Reason, then outcome, then phase (the phase falls back on the reason's hint)."""
 
-    def __init__(self, taxonomy: Taxonomy):
-        self.reasons = ReasonTagger(taxonomy)
+    def __init__(self, taxonomy: Taxonomy, tiers: tuple[str, ...] = DEFAULT_TIERS):
+        self.reasons = ReasonTagger(taxonomy, tiers)
         self.outcomes = OutcomeTagger(taxonomy)
         self.phases = PhaseTagger(taxonomy)
 
@@ -22,4 +22,4 @@ class Tagger:
         return self.phases.tag(self.outcomes.tag(self.reasons.tag(table)))
 
 
-__all__ = ["Tagger", "Taxonomy", "TaxonomyError", "load_taxonomy"]
+__all__ = ["DEFAULT_TIERS", "TIERS", "Tagger", "Taxonomy", "TaxonomyError", "load_taxonomy"]

@@ -2,23 +2,30 @@
 
 1. code: the source's own reason (agent-selected reason code, ticket tag) mapped in the taxonomy.
 2. rule: the first reason whose patterns match the verbatim; the matched words are the evidence.
-Records with text or a source reason that no tier tags get 'unknown' with confidence 0, never a guess.
-Records with neither (page views, invoices) are not contacts and keep a null reason.
+3. examples: a classifier learned from each reason's examples; the nearest example is the evidence.
+4. embeddings (optional extra): sentence embeddings, only for what the tiers above left open.
+A text no tier is sure enough about gets 'unknown' with its best guess as evidence, never a guess
+presented as fact. Records with neither text nor a source reason (page views, invoices) are not
+contacts and keep a null reason.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from transforms.tagging.examples import ExampleClassifier
 from transforms.tagging.taxonomy import Taxonomy
 
 CODE_CONFIDENCE = 0.95
 RULE_CONFIDENCE = 0.8
 REASON_COLUMNS = ("reason_code", "reason_dimension", "reason_confidence", "reason_method", "reason_evidence")
+TIERS = ("rules", "examples", "embeddings")
+DEFAULT_TIERS = ("rules", "examples")
 
 
 def non_capturing(pattern: str) -> str:
@@ -32,11 +39,24 @@ def _set(table: pa.Table, name: str, values) -> pa.Table:
     return table.append_column(name, values)
 
 
+@dataclass
+class Decided:
+    """What one tier decided for some rows: parallel lists, rows ascending."""
+
+    rows: np.ndarray
+    reasons: list[str]
+    confidence: list[float]
+    evidence: list[str]
+
+
 class ReasonTagger:
     """Tags a table of canonical records; built once per taxonomy and reused for every chunk."""
 
-    def __init__(self, taxonomy: Taxonomy):
-        self.taxonomy = taxonomy
+    def __init__(self, taxonomy: Taxonomy, tiers: tuple[str, ...] = DEFAULT_TIERS, embedder=None):
+        unknown = set(tiers) - set(TIERS)
+        if unknown:
+            raise ValueError(f"unknown tagging tier(s) {', '.join(sorted(unknown))}; choose from {', '.join(TIERS)}")
+        self.taxonomy, self.tiers = taxonomy, tuple(tiers)
         keys, codes = [], []
         for reason in taxonomy.reasons:
             for key in reason.codes:
@@ -47,11 +67,16 @@ class ReasonTagger:
         self.rules = [(r.code, "(?i)(?P<m>" + "|".join(f"(?:{non_capturing(p)})" for p in r.patterns) + ")")
                       for r in taxonomy.reasons if r.patterns]
         self.dimensions = {r.code: r.dimension for r in taxonomy.reasons}
+        examples = {r.code: list(r.examples) + [r.label] for r in taxonomy.reasons if r.examples}
+        self.examples = ExampleClassifier(examples) if "examples" in tiers and examples else None
+        if "embeddings" in tiers and embedder is None:
+            from transforms.tagging.embeddings import EmbeddingClassifier
 
-    def _rule_tier(self, text: pa.Array, todo: np.ndarray) -> tuple[np.ndarray, pa.Array, pa.Array]:
-        """Match patterns only on rows `todo` (untagged, with text), each row dropping out at its first match.
+            embedder = EmbeddingClassifier(examples)
+        self.embedder = embedder if "embeddings" in tiers else None
 
-        Returns the matched row indexes (ascending), their reason codes and the matched words."""
+    def _rule_tier(self, text: pa.Array, todo: np.ndarray) -> Decided:
+        """Match patterns only on rows `todo`, each row dropping out at its first match."""
         rows, reasons, words = [], [], []
         subset = text.take(pa.array(todo))
         for reason_code, pattern in self.rules:
@@ -62,15 +87,25 @@ class ReasonTagger:
             if not hit.any():
                 continue
             rows.append(todo[hit])
-            reasons.append(pa.array([reason_code] * int(hit.sum()), pa.string()))
-            words.append(found.filter(pa.array(hit)))
+            reasons += [reason_code] * int(hit.sum())
+            words += found.filter(pa.array(hit)).to_pylist()
             todo, subset = todo[~hit], subset.filter(pa.array(~hit))
         if not rows:
-            empty = pa.array([], pa.string())
-            return np.array([], dtype=np.int64), empty, empty
+            return Decided(np.array([], dtype=np.int64), [], [], [])
         index = np.concatenate(rows)
-        order = pa.array(np.argsort(index, kind="stable"))
-        return np.sort(index), pa.concat_arrays(reasons).take(order), pa.concat_arrays(words).take(order)
+        order = np.argsort(index, kind="stable")
+        return Decided(index[order], [reasons[i] for i in order], [RULE_CONFIDENCE] * len(order), [words[i] for i in order])
+
+    def _model_tier(self, model, text: pa.Array, todo: np.ndarray) -> tuple[Decided, Decided]:
+        """(accepted, below threshold) predictions of an example-based model for rows `todo`."""
+        prediction = model.predict(text.take(pa.array(todo)).to_pylist())
+        reasons = [model.reasons[i] for i in prediction.reason]
+        sure = prediction.score >= self.taxonomy.min_confidence
+        def pick(mask):
+            idx = np.flatnonzero(mask)
+            return Decided(todo[idx], [reasons[i] for i in idx], [round(float(prediction.score[i]), 3) for i in idx],
+                           [prediction.nearest[i] for i in idx])
+        return pick(sure), pick(~sure)
 
     def tag(self, table: pa.Table) -> pa.Table:
         n = table.num_rows
@@ -78,22 +113,38 @@ class ReasonTagger:
         key = pc.binary_join_element_wise(table["touchpoint"], table["source_reason"], ":").combine_chunks()
         reason = pc.take(self.code_reasons, pc.index_in(key, self.code_keys)) if len(self.code_keys) else pa.nulls(n, pa.string())
         method = pc.if_else(pc.is_valid(reason), "code", pa.scalar(None, pa.string()))
+        confidence = pc.if_else(pc.is_valid(reason), CODE_CONFIDENCE, pa.scalar(None, pa.float64()))
         evidence = pc.if_else(pc.is_valid(reason), key, pa.scalar(None, pa.string()))
         has_text = pc.fill_null(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0), False)
-        todo = np.flatnonzero(pc.and_(pc.is_null(reason), has_text).to_numpy(zero_copy_only=False))
-        matched, matched_reasons, matched_words = self._rule_tier(text, todo)
-        if len(matched):
+        open_rows = np.flatnonzero(pc.and_(pc.is_null(reason), has_text).to_numpy(zero_copy_only=False))
+        decided: list[tuple[str, Decided]] = []
+        guesses: Decided | None = None
+        if "rules" in self.tiers and len(open_rows):
+            found = self._rule_tier(text, open_rows)
+            decided.append(("rule", found))
+            open_rows = np.setdiff1d(open_rows, found.rows, assume_unique=True)
+        for name, model in (("examples", self.examples), ("embeddings", self.embedder)):
+            if model is not None and len(open_rows):
+                sure, unsure = self._model_tier(model, text, open_rows)
+                decided.append((name, sure))
+                open_rows, guesses = unsure.rows, unsure
+        for name, d in decided:
+            if len(d.rows):
+                mask = np.zeros(n, dtype=bool)
+                mask[d.rows] = True
+                mask = pa.array(mask)
+                reason = pc.replace_with_mask(reason, mask, pa.array(d.reasons, pa.string()))
+                method = pc.replace_with_mask(method, mask, pa.array([name] * len(d.rows), pa.string()))
+                confidence = pc.replace_with_mask(confidence, mask, pa.array(d.confidence, pa.float64()))
+                evidence = pc.replace_with_mask(evidence, mask, pa.array(d.evidence, pa.string()))
+        if guesses is not None and len(guesses.rows):
             mask = np.zeros(n, dtype=bool)
-            mask[matched] = True
-            mask = pa.array(mask)
-            reason = pc.replace_with_mask(reason, mask, matched_reasons)
-            method = pc.replace_with_mask(method, mask, pa.array(["rule"] * len(matched), pa.string()))
-            evidence = pc.replace_with_mask(evidence, mask, matched_words)
+            mask[guesses.rows] = True
+            notes = [f"closest: {r} ({c:.2f}) via '{e}'" for r, c, e in zip(guesses.reasons, guesses.confidence, guesses.evidence)]
+            evidence = pc.replace_with_mask(evidence, pa.array(mask), pa.array(notes, pa.string()))
         taggable = pc.or_(has_text, pc.is_valid(table["source_reason"]).combine_chunks())
         unknown = pc.and_(taggable, pc.is_null(reason))
         reason = pc.if_else(unknown, "unknown", reason)
-        confidence = pc.if_else(pc.equal(method, "code"), CODE_CONFIDENCE,
-                                pc.if_else(pc.equal(method, "rule"), RULE_CONFIDENCE, pa.scalar(None, pa.float64())))
         confidence = pc.if_else(unknown, 0.0, confidence)
         dims = list(self.dimensions)
         dimension = pc.take(pa.array([self.dimensions[c] for c in dims], pa.string()),

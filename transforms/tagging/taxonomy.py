@@ -15,6 +15,8 @@ import yaml
 from transforms.schema import JOURNEY_PHASES, OUTCOMES
 
 DIMENSIONS = ("people", "product", "process")
+# Below this confidence the example-based tiers leave a text as 'unknown'.
+DEFAULT_MIN_CONFIDENCE = 0.2
 DEFAULT_TAXONOMY = Path(__file__).resolve().parents[2] / "data" / "taxonomy"
 
 
@@ -43,6 +45,7 @@ class PhaseRule:
 @dataclass(frozen=True)
 class Taxonomy:
     reasons: tuple[Reason, ...]
+    min_confidence: float
     outcome_codes: dict[str, dict[str, str]]
     outcome_cues: tuple[tuple[str, tuple[str, ...]], ...]
     outcome_defaults: dict[str, str]
@@ -83,8 +86,11 @@ def _check_pattern(pattern: str, where: str, field: str) -> None:
         raise TaxonomyError(f"{where}: {field} {pattern!r} is not a valid regular expression ({exc})") from None
 
 
-def _reasons(path: Path) -> tuple[Reason, ...]:
+def _reasons(path: Path) -> tuple[tuple[Reason, ...], float]:
     data = _read(path)
+    min_confidence = data.get("min_confidence", DEFAULT_MIN_CONFIDENCE)
+    if not isinstance(min_confidence, (int, float)) or not 0 <= min_confidence <= 1:
+        raise TaxonomyError(f"{path.name}: min_confidence must be a number from 0 to 1, found {min_confidence!r}")
     entries = data.get("reasons")
     if not isinstance(entries, list) or not entries:
         raise TaxonomyError(f"{path.name}: 'reasons' must be a non-empty list")
@@ -117,7 +123,7 @@ def _reasons(path: Path) -> tuple[Reason, ...]:
                 raise TaxonomyError(f"{where}: code {c!r} must read '<touchpoint>:<source code>'")
         reasons.append(Reason(code, str(entry.get("label") or code), dimension, phase, patterns, codes,
                               _strings(entry.get("examples"), where, "examples")))
-    return tuple(reasons)
+    return tuple(reasons), float(min_confidence)
 
 
 def _outcomes(path: Path):
@@ -173,4 +179,5 @@ def load_taxonomy(folder: str | Path | None = None) -> Taxonomy:
     if not folder.is_dir():
         raise TaxonomyError(f"{folder}: taxonomy folder not found")
     codes, cues, defaults = _outcomes(folder / "outcomes.yml")
-    return Taxonomy(_reasons(folder / "reasons.yml"), codes, cues, defaults, _phases(folder / "phases.yml"))
+    reasons, min_confidence = _reasons(folder / "reasons.yml")
+    return Taxonomy(reasons, min_confidence, codes, cues, defaults, _phases(folder / "phases.yml"))

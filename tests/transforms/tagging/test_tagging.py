@@ -67,3 +67,26 @@ def test_phase_from_rules_then_reason_hint():
         "taking_the_leap",       # Signed Up event rule
         None,
     ]
+
+
+def test_examples_tier_tags_what_rules_miss_and_keeps_the_nearest_example():
+    table = pa.table({
+        "touchpoint": ["chat", "chat"],
+        "source_reason": pa.nulls(2, pa.string()),
+        "text": ["please stop my plan and close everything down", "zxqv plorf wibble"],
+    })
+    rows = Tagger(load_taxonomy()).reasons.tag(table).to_pylist()
+    assert (rows[0]["reason_code"], rows[0]["reason_method"]) == ("cancel_request", "examples")
+    assert 0.2 <= rows[0]["reason_confidence"] <= 1
+    assert rows[0]["reason_evidence"] in load_taxonomy().reason("cancel_request").examples + ("Wants to cancel",)
+    assert (rows[1]["reason_code"], rows[1]["reason_method"], rows[1]["reason_confidence"]) == ("unknown", None, 0.0)
+    assert rows[1]["reason_evidence"].startswith("closest: ")
+
+
+def test_rules_only_leave_unmatched_text_unknown():
+    from transforms.tagging.reasons import ReasonTagger
+
+    table = pa.table({"touchpoint": ["chat"], "source_reason": pa.nulls(1, pa.string()),
+                      "text": ["please stop my plan and close everything down"]})
+    [row] = ReasonTagger(load_taxonomy(), ("rules",)).tag(table).to_pylist()
+    assert (row["reason_code"], row["reason_evidence"]) == ("unknown", None)

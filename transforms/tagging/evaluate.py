@@ -1,0 +1,80 @@
+"""Measure reason tagging on labeled utterances: accuracy, macro-F1, per-reason precision/recall,
+the worst confusions, coverage (share not 'unknown') and throughput."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+import pyarrow as pa
+
+from transforms.tagging.reasons import ReasonTagger
+from transforms.tagging.taxonomy import Taxonomy
+
+
+class LabeledFileError(ValueError):
+    """The labeled file cannot be read; the message names the file and line."""
+
+
+def read_labeled(path: str | Path, text_field: str, label_field: str) -> tuple[list[str], list[str]]:
+    texts, labels = [], []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LabeledFileError(f"{path}: cannot read ({exc})") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise LabeledFileError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+        if not isinstance(row, dict) or not isinstance(row.get(text_field), str) or row.get(label_field) is None:
+            raise LabeledFileError(f"{path}:{number}: needs a text field '{text_field}' and a label field '{label_field}'")
+        texts.append(row[text_field])
+        labels.append(str(row[label_field]))
+    if not texts:
+        raise LabeledFileError(f"{path}: no labeled rows")
+    return texts, labels
+
+
+def evaluate(taxonomy: Taxonomy, texts: list[str], labels: list[str], tiers: tuple[str, ...]) -> dict:
+    """Tag every text with the chosen tiers and score the result against the labels."""
+    tagger = ReasonTagger(taxonomy, tiers)
+    table = pa.table({"text": pa.array(texts, pa.string()),
+                      "touchpoint": pa.array(["eval"] * len(texts), pa.string()),
+                      "source_reason": pa.nulls(len(texts), pa.string())})
+    started = time.perf_counter()
+    tagged = tagger.tag(table)
+    seconds = time.perf_counter() - started
+    predicted = tagged["reason_code"].to_pylist()
+    methods = tagged["reason_method"].to_pylist()
+    n = len(labels)
+    correct = sum(p == l for p, l in zip(predicted, labels))
+    per_reason = {}
+    for reason in sorted(set(labels) | {p for p in predicted if p != "unknown"}):
+        tp = sum(p == reason and l == reason for p, l in zip(predicted, labels))
+        fp = sum(p == reason and l != reason for p, l in zip(predicted, labels))
+        fn = sum(p != reason and l == reason for p, l in zip(predicted, labels))
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_reason[reason] = {"precision": precision, "recall": recall, "f1": f1, "support": tp + fn}
+    labeled = [r for r in per_reason if per_reason[r]["support"]]
+    confusions = Counter((l, p) for p, l in zip(predicted, labels) if p != l)
+    known = {r.code for r in taxonomy.reasons}
+    return {
+        "n": n,
+        "tiers": list(tiers),
+        "accuracy": correct / n,
+        "macro_f1": sum(per_reason[r]["f1"] for r in labeled) / len(labeled),
+        "coverage": sum(p != "unknown" for p in predicted) / n,
+        "accuracy_when_tagged": (correct / max(1, sum(p != "unknown" for p in predicted))),
+        "texts_per_s": n / seconds if seconds else float("inf"),
+        "by_method": dict(Counter(m or "unknown" for m in methods)),
+        "per_reason": per_reason,
+        "worst_confusions": [{"label": l, "predicted": p, "count": c} for (l, p), c in confusions.most_common(10)],
+        "labels_not_in_taxonomy": sorted(set(labels) - known),
+    }
