@@ -2,6 +2,10 @@ with interactions as (
     select * from {{ ref('stg_cx__interactions') }}
 ),
 
+journey as (
+    select interaction_id, journey_phase, journey_phase_source, phase_move from {{ ref('int_journey_steps') }}
+),
+
 contacts as (
     select interaction_id, episode_id, is_repeat_contact, is_followed_by_repeat, effective_outcome, is_self_service_failure
     from {{ ref('int_contacts_sequenced') }}
@@ -9,7 +13,10 @@ contacts as (
 
 final as (
     select
-        interactions.* exclude (outcome, attributes),
+        interactions.* exclude (outcome, attributes, journey_phase),
+        journey.journey_phase,
+        journey.journey_phase_source,
+        journey.phase_move,
         interactions.outcome as recorded_outcome,
         coalesce(contacts.effective_outcome, interactions.outcome) as outcome,
         contacts.episode_id,
@@ -20,6 +27,7 @@ final as (
         interactions.attributes
     from interactions
     left join contacts using (interaction_id)
+    left join journey using (interaction_id)
 )
 
 select * from final
