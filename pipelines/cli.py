@@ -50,10 +50,12 @@ def _has_input(folder: Path) -> bool:
     return folder.is_dir() and any(p.is_file() for p in folder.glob("*/*"))
 
 
-def _ingest(input_dir: str, lake: Path, taxonomy: str | None, chunk_mb: float, buckets: int, beam_args: tuple[str, ...]):
+def _ingest(input_dir: str, lake: Path, taxonomy: str | None, chunk_mb: float, buckets: int, tiers: str,
+            beam_args: tuple[str, ...]):
     from pipelines.ingest import IngestError, run
 
-    argv = ["--input", str(input_dir), "--output", str(lake), "--chunk_mb", str(chunk_mb), "--buckets", str(buckets)]
+    argv = ["--input", str(input_dir), "--output", str(lake), "--chunk_mb", str(chunk_mb), "--buckets", str(buckets),
+            "--tiers", tiers]
     if taxonomy:
         argv += ["--taxonomy", taxonomy]
     try:
@@ -79,6 +81,8 @@ warehouse_option = click.option("--warehouse", type=click.Path(file_okay=False),
                                 help="Where the lake, the DuckDB file and the exports live.")
 chunk_option = click.option("--chunk-mb", type=click.FloatRange(min=0.01), default=8.0, show_default=True,
                             help="Size of the file chunks parsed as one Arrow table.")
+tiers_option = click.option("--tiers", default="rules,examples", show_default=True,
+                            help="Reason tagging tiers: rules, examples, embeddings (needs the 'embeddings' extra).")
 buckets_option = click.option("--buckets", type=click.IntRange(min=0), default=0, show_default=True,
                               help="Dedup buckets and write groups (0: one per 48 MB of input).")
 
@@ -111,10 +115,12 @@ def generate(customers: int, seed: int, out: str, records_per_file: int) -> None
 @taxonomy_option
 @chunk_option
 @buckets_option
+@tiers_option
 @click.pass_context
-def ingest(ctx: click.Context, input_dir: str, warehouse: str, taxonomy: str | None, chunk_mb: float, buckets: int) -> None:
+def ingest(ctx: click.Context, input_dir: str, warehouse: str, taxonomy: str | None, chunk_mb: float, buckets: int,
+           tiers: str) -> None:
     paths = _paths(warehouse)
-    result = _ingest(input_dir, paths["lake"], taxonomy, chunk_mb, buckets, tuple(ctx.args))
+    result = _ingest(input_dir, paths["lake"], taxonomy, chunk_mb, buckets, tiers, tuple(ctx.args))
     t = result.manifest["totals"]
     console.print(f"run {result.run_id}: read {t['read']:,}, good {t['good']:,}, failed {t['failed']:,}, "
                   f"duplicates {t['duplicates']:,}, written {t['written']:,}; published at {paths['lake'] / 'current'}")
@@ -138,8 +144,9 @@ def build(warehouse: str) -> None:
 @taxonomy_option
 @chunk_option
 @buckets_option
+@tiers_option
 def run(input_dir: str, customers: int, seed: int, regenerate: bool, warehouse: str, taxonomy: str | None,
-        chunk_mb: float, buckets: int) -> None:
+        chunk_mb: float, buckets: int, tiers: str) -> None:
     from pipelines.generate import generate as write_sample
     from pipelines.summary import collect, render
 
@@ -152,7 +159,7 @@ def run(input_dir: str, customers: int, seed: int, regenerate: bool, warehouse: 
             seconds["generate"] = time.perf_counter() - started
     with console.status("Ingesting (Beam), then the quality gate..."):
         started = time.perf_counter()
-        result = _ingest(input_dir, paths["lake"], taxonomy, chunk_mb, buckets, ())
+        result = _ingest(input_dir, paths["lake"], taxonomy, chunk_mb, buckets, tiers, ())
         seconds["ingest"] = time.perf_counter() - started
     with console.status("Building the warehouse (dbt build)..."):
         built = _build(paths["lake"], paths["duckdb"], paths["exports"])

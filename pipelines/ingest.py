@@ -18,6 +18,7 @@ import contextlib
 import io
 import json
 import logging
+import math
 import posixpath
 import secrets
 import sys
@@ -31,13 +32,12 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from pipelines.options import IngestOptions
 from pipelines.publish import publish
 from pipelines.quality import GateResult, run_gate
-import math
-
 from transforms.read import ReadTouchpoints, SumCounts, estimated_raw_bytes, list_input_files, touchpoint_of
 from transforms.identity import ResolveIdentities
 from transforms.schema import FAILED_SCHEMA
-from transforms.steps import DUPLICATES, KEYS, CollectLosers, FindDuplicates, ProcessGroup, StageChunk, WriteFailed, run_paths
-from transforms.tagging import load_taxonomy
+from transforms.steps import (DUPLICATES, KEYS, UNSURE, CollectLosers, FindDuplicates, ProcessGroup, StageChunk,
+                             TagOpenTextsWithEmbeddings, WriteFailed, run_paths)
+from transforms.tagging import TIERS, load_taxonomy
 from transforms.write import write_parquet
 
 
@@ -85,7 +85,7 @@ def bucket_count(options: IngestOptions, files: list[tuple[str, int]]) -> int:
 
 
 def build(pipeline: beam.Pipeline, files: list[str], options: IngestOptions, taxonomy, run_id: str,
-          started: datetime, buckets: int) -> None:
+          started: datetime, buckets: int, tiers: tuple[str, ...]) -> None:
     """Wire the job: the logic lives in transforms/, this only connects the steps."""
     paths = run_paths(options.output, run_id)
     chunk_bytes = int(options.chunk_mb * 1024 * 1024)
@@ -99,13 +99,16 @@ def build(pipeline: beam.Pipeline, files: list[str], options: IngestOptions, tax
         | "FindDuplicates" >> beam.ParDo(FindDuplicates()).with_outputs(DUPLICATES, main="losers")
     )
     losers = found.losers | "CollectLosers" >> beam.CombineGlobally(CollectLosers())
-    _ = (
-        staged.records
-        | "GroupRecordsByDay" >> beam.GroupByKey()
-        | "DropStitchTagWrite" >> beam.ParDo(
-            ProcessGroup(taxonomy, paths["interactions"], run_id, started),
-            beam.pvalue.AsSingleton(losers), beam.pvalue.AsSingleton(resolution))
-    )
+    grouped = staged.records | "GroupRecordsByDay" >> beam.GroupByKey()
+    side_inputs = (beam.pvalue.AsSingleton(losers), beam.pvalue.AsSingleton(resolution))
+    if "embeddings" not in tiers:
+        _ = grouped | "DropStitchTagWrite" >> beam.ParDo(
+            ProcessGroup(taxonomy, paths["interactions"], run_id, started, tiers), *side_inputs)
+    else:
+        held = grouped | "DropStitchTag" >> beam.ParDo(
+            ProcessGroup(taxonomy, paths["interactions"], run_id, started, tiers, posixpath.join(paths["stage"], "tagged")),
+            *side_inputs).with_outputs(UNSURE, main="tagged")
+        _ = {"tagged": held.tagged, "unsure": held[UNSURE]} | "Embeddings" >> TagOpenTextsWithEmbeddings(taxonomy, paths["interactions"])
     _ = parsed["failed"] | "WriteFailed" >> beam.ParDo(WriteFailed(paths["failed"]))
     _ = (
         (parsed["counts"], found[DUPLICATES])
@@ -135,6 +138,9 @@ def run(argv: list[str] | None = None) -> IngestResult:
         taxonomy = load_taxonomy(options.taxonomy)
     except ValueError as exc:
         raise IngestError(f"taxonomy: {exc}") from None
+    tiers = tuple(t.strip() for t in options.tiers.split(",") if t.strip())
+    if not tiers or set(tiers) - set(TIERS):
+        raise IngestError(f"--tiers takes a comma-separated choice of {', '.join(TIERS)}, not {options.tiers!r}")
     files = list_input_files(options.input)
     if not files:
         raise IngestError(f"{options.input}: no input files (expected <input>/<touchpoint>/<file>)")
@@ -144,7 +150,7 @@ def run(argv: list[str] | None = None) -> IngestResult:
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
     buckets = bucket_count(options, files)
     with beam.Pipeline(options=pipeline_options) as pipeline:
-        build(pipeline, [path for path, _ in files], options, taxonomy, run_id, started, buckets)
+        build(pipeline, [path for path, _ in files], options, taxonomy, run_id, started, buckets, tiers)
     if FileSystems.exists(paths["stage"]):
         FileSystems.delete([paths["stage"]])
     failed_written = FileSystems.match([posixpath.join(paths["failed"], "*.parquet")])[0].metadata_list

@@ -23,7 +23,7 @@ from transforms.identity import stitch
 from transforms.read import counts
 from transforms.schema import SCHEMA_VERSION, UTC_TIMESTAMP
 from transforms.sources.base import connect
-from transforms.tagging import Tagger, Taxonomy
+from transforms.tagging import DEFAULT_TIERS, Tagger, Taxonomy
 from transforms.write import read_arrow, write_arrow, write_by_date, write_failed
 
 DUPLICATES = "duplicates"
@@ -86,18 +86,26 @@ class CollectLosers(beam.CombineFn):
         return pa.concat_tables(acc) if acc else LOSER_SCHEMA.empty_table()
 
 
+UNSURE = "unsure"
+
+
 class ProcessGroup(beam.DoFn):
     """(day group, [records paths]) -> drop losing copies, stitch identities, tag, write one file per day.
 
-    Output: (path, rows) per Parquet file written.
+    Output: (path, rows) per Parquet file written. With `hold_root` (the embedding tier is on), the
+    tagged group is staged there instead, as (group, path), and every text the fast tiers left
+    'unknown' goes out tagged UNSURE as ((group, row), text) for RunInference.
     """
 
-    def __init__(self, taxonomy: Taxonomy, root: str, run_id: str, ingested_at: datetime):
+    def __init__(self, taxonomy: Taxonomy, root: str, run_id: str, ingested_at: datetime,
+                 tiers: tuple[str, ...] = DEFAULT_TIERS, hold_root: str | None = None):
         self.taxonomy, self.root, self.run_id, self.ingested_at = taxonomy, root, run_id, ingested_at
+        self.tiers = tuple(t for t in tiers if t != "embeddings")
+        self.hold_root = hold_root
         self.written = Metrics.counter("ingest", "written_records")
 
     def setup(self):
-        self.tagger = Tagger(self.taxonomy)
+        self.tagger = Tagger(self.taxonomy, self.tiers)
 
     def process(self, element, losers: pa.Table, resolution: pa.Table):
         group, paths = element
@@ -107,8 +115,57 @@ class ProcessGroup(beam.DoFn):
         tagged = (tagged.append_column("schema_version", pa.array([SCHEMA_VERSION] * n, pa.string()))
                   .append_column("ingested_at", pa.array([self.ingested_at] * n, UTC_TIMESTAMP))
                   .append_column("run_id", pa.array([self.run_id] * n, pa.string())))
+        if self.hold_root:
+            yield group, write_arrow(tagged, posixpath.join(self.hold_root, f"group={group:05d}.arrow"))
+            rows = self.tagger.reasons.open_texts(tagged)
+            for row, text in zip(rows.tolist(), tagged["text"].take(pa.array(rows)).to_pylist()):
+                yield beam.pvalue.TaggedOutput(UNSURE, ((group, row), text))
+            return
         self.written.inc(n)
         yield from write_by_date(tagged, self.root, f"part-{group:05d}")
+
+
+@beam.ptransform_fn
+def TagOpenTextsWithEmbeddings(held: dict, taxonomy: Taxonomy, root: str, handler=None):
+    """{"tagged": held groups, "unsure": their open texts} -> RunInference on the texts -> patched groups written by day."""
+    from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
+
+    from transforms.tagging.embeddings import ReasonEmbeddingHandler
+
+    if handler is None:
+        handler = ReasonEmbeddingHandler({r.code: list(r.examples) + [r.label] for r in taxonomy.reasons if r.examples})
+    predictions = (
+        held["unsure"]
+        | "EmbedOpenTexts" >> RunInference(KeyedModelHandler(handler))
+        | "ByGroup" >> beam.Map(lambda kv: (kv[0][0], (kv[0][1], *kv[1].inference)))
+    )
+    return (
+        {"tagged": held["tagged"], "predictions": predictions}
+        | "JoinPredictions" >> beam.CoGroupByKey()
+        | "ApplyEmbeddingsWrite" >> beam.ParDo(ApplyEmbeddings(taxonomy, root))
+    )
+
+
+class ApplyEmbeddings(beam.DoFn):
+    """(group, {"tagged": [path], "predictions": [(row, reason, score, nearest)]}) -> patch, re-phase, write."""
+
+    def __init__(self, taxonomy: Taxonomy, root: str):
+        self.taxonomy, self.root = taxonomy, root
+        self.written = Metrics.counter("ingest", "written_records")
+
+    def setup(self):
+        self.tagger = Tagger(self.taxonomy, ("rules",))
+
+    def process(self, element):
+        group, joined = element
+        table = read_arrow(list(joined["tagged"]))
+        predictions = list(joined["predictions"])
+        if predictions:
+            rows, reasons, scores, nearest = (list(x) for x in zip(*predictions))
+            table = self.tagger.reasons.apply_predictions(table, "embeddings", rows, reasons, scores, nearest)
+            table = self.tagger.phases.tag(table.drop_columns(["journey_phase"]))
+        self.written.inc(table.num_rows)
+        yield from write_by_date(table, self.root, f"part-{group:05d}")
 
 
 class WriteFailed(beam.DoFn):

@@ -3,6 +3,7 @@
 from datetime import datetime, timezone
 
 import apache_beam as beam
+import pyarrow as pa
 import pyarrow.dataset as ds
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
@@ -92,3 +93,62 @@ def test_stage_dedup_stitch_tag_and_write(tmp_path):
     assert rows["web:m1"]["journey_phase"] == "looking_and_deciding"
     assert rows["web:m1"]["run_id"] == "run-1" and rows["web:m1"]["schema_version"] == "1.0.0"
     assert str(rows["web:m1"]["occurred_date"]) == "2026-02-10"
+
+
+class WordEncoder:
+    """A stand-in sentence encoder for the wiring test: normalised bag of hashed words."""
+
+    def encode(self, texts, **_):
+        import zlib
+
+        import numpy as np
+
+        out = np.zeros((len(texts), 512))
+        for i, text in enumerate(texts):
+            for word in text.lower().split():
+                out[i, zlib.crc32(word.strip("?,.!").encode()) % 512] += 1
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1, norms)
+
+
+def test_open_texts_go_through_run_inference_and_are_written(tmp_path):
+    from transforms.steps import UNSURE, TagOpenTextsWithEmbeddings
+    from transforms.tagging.embeddings import ReasonEmbeddingHandler
+
+    taxonomy = load_taxonomy()
+    calls = (
+        "ContactId,CustomerAccount,InitiationTimestamp,ReasonCode,DispositionCode,CustomerStatement\n"
+        "k1,C1,2026-02-12T09:00:00+01:00,,RESOLVED,I was charged twice\n"
+        "k2,C2,2026-02-12T10:00:00+01:00,,RESOLVED,please cancel membership today\n"
+        "k3,C3,2026-02-13T10:00:00+01:00,,RESOLVED,qwerty asdf\n"
+    )
+    root = str(tmp_path)
+    write(tmp_path, "call_center", "contacts.csv", calls)
+    files = [path for path, _ in list_input_files(root)]
+    out_dir = str(tmp_path / "out")
+    examples = {r.code: list(r.examples) + [r.label] for r in taxonomy.reasons}
+    handler = ReasonEmbeddingHandler(examples, encoder=WordEncoder)
+    with TestPipeline() as p:
+        read = p | beam.Create(files) | ReadTouchpoints(root)
+        staged = read["good"] | beam.ParDo(StageChunk(str(tmp_path / "stage"), 1, 1)).with_outputs(KEYS, main="records")
+        held = (
+            staged.records
+            | beam.GroupByKey()
+            | beam.ParDo(ProcessGroup(taxonomy, out_dir, "run-1", datetime(2026, 3, 1, tzinfo=timezone.utc),
+                                      ("rules", "embeddings"), str(tmp_path / "held")),
+                         beam.pvalue.AsSingleton(p | "NoLosers" >> beam.Create([pa.table({"source_file": pa.array([], pa.string()), "source_line": pa.array([], pa.int64())})])),
+                         beam.pvalue.AsSingleton(p | "NoLinks" >> beam.Create([pa.table({"source_customer_ref": pa.array([], pa.string()), "customer_id": pa.array([], pa.string())})])))
+            .with_outputs(UNSURE, main="tagged")
+        )
+        opened = held[UNSURE] | beam.Map(lambda kv: kv[1])
+        assert_that(opened, equal_to(["please cancel membership today", "qwerty asdf"]), label="OpenTexts")
+        written = {"tagged": held.tagged, "unsure": held[UNSURE]} | TagOpenTextsWithEmbeddings(taxonomy, out_dir, handler)
+        rows = written | beam.Map(lambda w: w[1]) | "Sum" >> beam.CombineGlobally(sum)
+        assert_that(rows, equal_to([3]), label="Written")
+    table = ds.dataset(out_dir, format="parquet", partitioning="hive").to_table()
+    got = {r["interaction_id"]: (r["reason_code"], r["reason_method"]) for r in table.to_pylist()}
+    assert got == {"call_center:k1": ("billing_confusion", "rule"),
+                   "call_center:k2": ("cancel_request", "embeddings"),
+                   "call_center:k3": ("unknown", None)}
+    phase = {r["interaction_id"]: r["journey_phase"] for r in table.to_pylist()}
+    assert phase["call_center:k2"] == "part_of_core"  # re-derived from the new reason's hint

@@ -17,7 +17,7 @@ import numpy as np
 from scipy import sparse
 
 WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-NEAREST_WEIGHT = 0.6
+NEAREST_WEIGHT = 0.3
 CHAR_NGRAMS = (3, 4, 5)
 
 
@@ -102,21 +102,26 @@ class ExampleClassifier:
 
     def predict(self, texts: list[str]) -> Prediction:
         vectors = self._matrix([_features(t) for t in texts])
-        to_examples = (vectors @ self.example_matrix.T).toarray()
-        to_centroids = (vectors @ self.centroids.T).toarray()
-        nearest_score = np.full((len(texts), len(self.reasons)), 0.0)
-        nearest_index = np.zeros((len(texts), len(self.reasons)), dtype=np.int64)
-        for i in range(len(self.reasons)):
-            members = np.flatnonzero(self.example_owner == i)
-            block = to_examples[:, members]
-            best = block.argmax(axis=1)
-            nearest_score[:, i] = block[np.arange(len(texts)), best]
-            nearest_index[:, i] = members[best]
-        scores = NEAREST_WEIGHT * nearest_score + (1 - NEAREST_WEIGHT) * to_centroids
-        order = np.argsort(-scores, axis=1)
-        top = order[:, 0]
-        rows = np.arange(len(texts))
-        best = scores[rows, top]
-        runner_up = scores[rows, order[:, 1]] if len(self.reasons) > 1 else np.zeros(len(texts))
-        nearest = [self.example_texts[nearest_index[r, top[r]]] for r in rows]
-        return Prediction(top, best, best - runner_up, nearest)
+        return blend((vectors @ self.example_matrix.T).toarray(), (vectors @ self.centroids.T).toarray(),
+                     self.example_owner, len(self.reasons), self.example_texts)
+
+
+def blend(to_examples: np.ndarray, to_centroids: np.ndarray, owner: np.ndarray, reasons: int,
+          example_texts: list[str]) -> Prediction:
+    """Score each reason by its nearest example and its centroid; pick the best, keep the runner-up's gap."""
+    n = to_examples.shape[0]
+    nearest_score = np.zeros((n, reasons))
+    nearest_index = np.zeros((n, reasons), dtype=np.int64)
+    rows = np.arange(n)
+    for i in range(reasons):
+        members = np.flatnonzero(owner == i)
+        block = to_examples[:, members]
+        best = block.argmax(axis=1)
+        nearest_score[:, i] = block[rows, best]
+        nearest_index[:, i] = members[best]
+    scores = NEAREST_WEIGHT * nearest_score + (1 - NEAREST_WEIGHT) * to_centroids
+    order = np.argsort(-scores, axis=1)
+    top = order[:, 0]
+    best = scores[rows, top]
+    runner_up = scores[rows, order[:, 1]] if reasons > 1 else np.zeros(n)
+    return Prediction(top, best, best - runner_up, [example_texts[nearest_index[r, top[r]]] for r in rows])

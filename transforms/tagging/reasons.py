@@ -49,6 +49,26 @@ class Decided:
     evidence: list[str]
 
 
+def apply(n: int, columns: tuple, decided: list[tuple[str, Decided]], guesses: Decided | None) -> tuple:
+    """Write tier decisions into (reason, method, confidence, evidence); guesses only leave evidence."""
+    reason, method, confidence, evidence = columns
+    for name, d in decided:
+        if len(d.rows):
+            mask = np.zeros(n, dtype=bool)
+            mask[d.rows] = True
+            mask = pa.array(mask)
+            reason = pc.replace_with_mask(reason, mask, pa.array(d.reasons, pa.string()))
+            method = pc.replace_with_mask(method, mask, pa.array([name] * len(d.rows), pa.string()))
+            confidence = pc.replace_with_mask(confidence, mask, pa.array(d.confidence, pa.float64()))
+            evidence = pc.replace_with_mask(evidence, mask, pa.array(d.evidence, pa.string()))
+    if guesses is not None and len(guesses.rows):
+        mask = np.zeros(n, dtype=bool)
+        mask[guesses.rows] = True
+        notes = [f"closest: {r} ({c:.2f}) via '{e}'" for r, c, e in zip(guesses.reasons, guesses.confidence, guesses.evidence)]
+        evidence = pc.replace_with_mask(evidence, pa.array(mask), pa.array(notes, pa.string()))
+    return reason, method, confidence, evidence
+
+
 class ReasonTagger:
     """Tags a table of canonical records; built once per taxonomy and reused for every chunk."""
 
@@ -96,11 +116,11 @@ class ReasonTagger:
         order = np.argsort(index, kind="stable")
         return Decided(index[order], [reasons[i] for i in order], [RULE_CONFIDENCE] * len(order), [words[i] for i in order])
 
-    def _model_tier(self, model, text: pa.Array, todo: np.ndarray) -> tuple[Decided, Decided]:
+    def _model_tier(self, name: str, model, text: pa.Array, todo: np.ndarray) -> tuple[Decided, Decided]:
         """(accepted, below threshold) predictions of an example-based model for rows `todo`."""
         prediction = model.predict(text.take(pa.array(todo)).to_pylist())
         reasons = [model.reasons[i] for i in prediction.reason]
-        sure = prediction.score >= self.taxonomy.min_confidence
+        sure = prediction.score >= self.taxonomy.min_confidence[name]
         def pick(mask):
             idx = np.flatnonzero(mask)
             return Decided(todo[idx], [reasons[i] for i in idx], [round(float(prediction.score[i]), 3) for i in idx],
@@ -125,30 +145,39 @@ class ReasonTagger:
             open_rows = np.setdiff1d(open_rows, found.rows, assume_unique=True)
         for name, model in (("examples", self.examples), ("embeddings", self.embedder)):
             if model is not None and len(open_rows):
-                sure, unsure = self._model_tier(model, text, open_rows)
+                sure, unsure = self._model_tier(name, model, text, open_rows)
                 decided.append((name, sure))
                 open_rows, guesses = unsure.rows, unsure
-        for name, d in decided:
-            if len(d.rows):
-                mask = np.zeros(n, dtype=bool)
-                mask[d.rows] = True
-                mask = pa.array(mask)
-                reason = pc.replace_with_mask(reason, mask, pa.array(d.reasons, pa.string()))
-                method = pc.replace_with_mask(method, mask, pa.array([name] * len(d.rows), pa.string()))
-                confidence = pc.replace_with_mask(confidence, mask, pa.array(d.confidence, pa.float64()))
-                evidence = pc.replace_with_mask(evidence, mask, pa.array(d.evidence, pa.string()))
-        if guesses is not None and len(guesses.rows):
-            mask = np.zeros(n, dtype=bool)
-            mask[guesses.rows] = True
-            notes = [f"closest: {r} ({c:.2f}) via '{e}'" for r, c, e in zip(guesses.reasons, guesses.confidence, guesses.evidence)]
-            evidence = pc.replace_with_mask(evidence, pa.array(mask), pa.array(notes, pa.string()))
+        reason, method, confidence, evidence = apply(n, (reason, method, confidence, evidence), decided, guesses)
         taggable = pc.or_(has_text, pc.is_valid(table["source_reason"]).combine_chunks())
         unknown = pc.and_(taggable, pc.is_null(reason))
         reason = pc.if_else(unknown, "unknown", reason)
         confidence = pc.if_else(unknown, 0.0, confidence)
+        return self._with_columns(table, reason, confidence, method, evidence)
+
+    def _with_columns(self, table: pa.Table, reason, confidence, method, evidence) -> pa.Table:
         dims = list(self.dimensions)
         dimension = pc.take(pa.array([self.dimensions[c] for c in dims], pa.string()),
                             pc.index_in(reason, pa.array(dims, pa.string())))
         for name, values in zip(REASON_COLUMNS, (reason, dimension, confidence, method, evidence)):
             table = _set(table, name, values)
         return table
+
+    def open_texts(self, table: pa.Table) -> np.ndarray:
+        """Rows left 'unknown' that have text: what a slower tier may still decide."""
+        has_text = pc.fill_null(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(table["text"])), 0), False)
+        return np.flatnonzero(pc.and_(pc.equal(table["reason_code"], "unknown"), has_text).to_numpy(zero_copy_only=False))
+
+    def apply_predictions(self, table: pa.Table, tier: str, rows: list[int], reasons: list[str], scores: list[float],
+                          nearest: list[str]) -> pa.Table:
+        """Decisions a tier made elsewhere (e.g. RunInference), for rows that were left 'unknown'."""
+        order = np.argsort(np.array(rows, dtype=np.int64), kind="stable")
+        rows_sorted = np.array(rows, dtype=np.int64)[order]
+        reasons, scores, nearest = [reasons[i] for i in order], [round(scores[i], 3) for i in order], [nearest[i] for i in order]
+        sure = np.array(scores) >= self.taxonomy.min_confidence[tier]
+        def pick(mask):
+            idx = np.flatnonzero(mask)
+            return Decided(rows_sorted[idx], [reasons[i] for i in idx], [scores[i] for i in idx], [nearest[i] for i in idx])
+        columns = tuple(table[c].combine_chunks() for c in ("reason_code", "reason_method", "reason_confidence", "reason_evidence"))
+        reason, method, confidence, evidence = apply(table.num_rows, columns, [(tier, pick(sure))], pick(~sure))
+        return self._with_columns(table, reason, confidence, method, evidence)

@@ -15,8 +15,8 @@ import yaml
 from transforms.schema import JOURNEY_PHASES, OUTCOMES
 
 DIMENSIONS = ("people", "product", "process")
-# Below this confidence the example-based tiers leave a text as 'unknown'.
-DEFAULT_MIN_CONFIDENCE = 0.2
+# Below these similarities the example-based tiers leave a text 'unknown' (their scales differ).
+DEFAULT_MIN_CONFIDENCE = {"examples": 0.2, "embeddings": 0.5}
 DEFAULT_TAXONOMY = Path(__file__).resolve().parents[2] / "data" / "taxonomy"
 
 
@@ -45,7 +45,7 @@ class PhaseRule:
 @dataclass(frozen=True)
 class Taxonomy:
     reasons: tuple[Reason, ...]
-    min_confidence: float
+    min_confidence: dict[str, float]
     outcome_codes: dict[str, dict[str, str]]
     outcome_cues: tuple[tuple[str, tuple[str, ...]], ...]
     outcome_defaults: dict[str, str]
@@ -86,11 +86,27 @@ def _check_pattern(pattern: str, where: str, field: str) -> None:
         raise TaxonomyError(f"{where}: {field} {pattern!r} is not a valid regular expression ({exc})") from None
 
 
-def _reasons(path: Path) -> tuple[tuple[Reason, ...], float]:
+def _min_confidence(path: Path, value) -> dict[str, float]:
+    """`min_confidence: {examples: 0.2, embeddings: 0.5}`; a single number sets the examples tier."""
+    if value is None:
+        return dict(DEFAULT_MIN_CONFIDENCE)
+    if isinstance(value, (int, float)):
+        value = {"examples": value}
+    if not isinstance(value, dict):
+        raise TaxonomyError(f"{path.name}: min_confidence must be a number or a mapping of tier to number")
+    merged = dict(DEFAULT_MIN_CONFIDENCE)
+    for tier, threshold in value.items():
+        if tier not in DEFAULT_MIN_CONFIDENCE:
+            raise TaxonomyError(f"{path.name}: min_confidence.{tier}: no such tier (examples, embeddings)")
+        if not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
+            raise TaxonomyError(f"{path.name}: min_confidence.{tier} must be a number from 0 to 1, found {threshold!r}")
+        merged[tier] = float(threshold)
+    return merged
+
+
+def _reasons(path: Path) -> tuple[tuple[Reason, ...], dict[str, float]]:
     data = _read(path)
-    min_confidence = data.get("min_confidence", DEFAULT_MIN_CONFIDENCE)
-    if not isinstance(min_confidence, (int, float)) or not 0 <= min_confidence <= 1:
-        raise TaxonomyError(f"{path.name}: min_confidence must be a number from 0 to 1, found {min_confidence!r}")
+    min_confidence = _min_confidence(path, data.get("min_confidence"))
     entries = data.get("reasons")
     if not isinstance(entries, list) or not entries:
         raise TaxonomyError(f"{path.name}: 'reasons' must be a non-empty list")
@@ -123,7 +139,7 @@ def _reasons(path: Path) -> tuple[tuple[Reason, ...], float]:
                 raise TaxonomyError(f"{where}: code {c!r} must read '<touchpoint>:<source code>'")
         reasons.append(Reason(code, str(entry.get("label") or code), dimension, phase, patterns, codes,
                               _strings(entry.get("examples"), where, "examples")))
-    return tuple(reasons), float(min_confidence)
+    return tuple(reasons), min_confidence
 
 
 def _outcomes(path: Path):

@@ -52,3 +52,13 @@ def test_unknown_outcome_in_codes(taxonomy_dir):
 def test_missing_folder():
     with pytest.raises(TaxonomyError, match="taxonomy folder not found"):
         load_taxonomy("/nonexistent/taxonomy")
+
+
+def test_min_confidence_per_tier(taxonomy_dir):
+    path = taxonomy_dir / "reasons.yml"
+    text = path.read_text()
+    path.write_text(text.replace("min_confidence: {examples: 0.2, embeddings: 0.5}", "min_confidence: 0.35"))
+    assert load_taxonomy(taxonomy_dir).min_confidence == {"examples": 0.35, "embeddings": 0.5}
+    path.write_text(text.replace("min_confidence: {examples: 0.2, embeddings: 0.5}", "min_confidence: {examples: 2}"))
+    with pytest.raises(TaxonomyError, match=r"reasons.yml: min_confidence.examples must be a number from 0 to 1, found 2"):
+        load_taxonomy(taxonomy_dir)

