@@ -41,8 +41,9 @@ from transforms.tagging import TIERS, load_taxonomy
 from transforms.write import write_parquet
 
 
-# Dedup keys are about a tenth of a record's size: one key bucket serves several day groups.
-KEYS_PER_RECORD_BUCKET = 8
+# Dedup keys (id, version, file, line) are about a quarter of a record's size: one key bucket serves
+# two day groups.
+KEYS_PER_RECORD_BUCKET = 2
 
 
 class IngestError(Exception):

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+import uuid
 from datetime import datetime
 
 import apache_beam as beam
 import pyarrow as pa
 from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindows
 
 from transforms.dedup import KEY_COLUMNS, LOSER_SCHEMA, assign, drop_losers, duplicates_per_file, find_duplicates, split
 from transforms.identity import stitch
@@ -33,23 +35,55 @@ KEYS = "keys"
 
 
 class StageChunk(beam.DoFn):
-    """Parsed records -> (day group, records path) and, tagged KEYS, (id bucket, keys path)."""
+    """Parsed records -> (day group, records path) and, tagged KEYS, (id bucket, keys path).
 
-    def __init__(self, stage_root: str, id_buckets: int, date_groups: int):
+    Parts are buffered per label across the chunks of a bundle and written when the buffer passes
+    `flush_bytes` (largest labels first) or the bundle ends, so the number of staging files grows
+    with the data, not with chunks x groups.
+    """
+
+    def __init__(self, stage_root: str, id_buckets: int, date_groups: int, flush_bytes: int = 128 * 1024 * 1024):
         self.stage_root, self.id_buckets, self.date_groups = stage_root, id_buckets, date_groups
+        self.flush_bytes = flush_bytes
 
     def setup(self):
         self.con = connect()
 
+    def start_bundle(self):
+        self.buffers: dict[tuple[str, int], list[pa.Table]] = {}
+        self.sizes: dict[tuple[str, int], int] = {}
+
     def process(self, table: pa.Table):
-        origin = f"{table['source_file'][0].as_py()}:{table['source_line'][0].as_py()}"
-        name = hashlib.sha1(origin.encode()).hexdigest()[:20]
         buckets, groups = assign(self.con, table, self.id_buckets, self.date_groups)
         for bucket, keys in split(table.select(KEY_COLUMNS), buckets):
-            path = posixpath.join(self.stage_root, "keys", f"bucket={bucket:05d}", f"{name}.arrow")
-            yield beam.pvalue.TaggedOutput(KEYS, (bucket, write_arrow(keys, path)))
+            self._add(("keys", bucket), keys)
         for group, records in split(table, groups):
-            yield group, write_arrow(records, posixpath.join(self.stage_root, "records", f"group={group:05d}", f"{name}.arrow"))
+            self._add(("records", group), records)
+        if sum(self.sizes.values()) > self.flush_bytes:
+            for label in sorted(self.sizes, key=self.sizes.get, reverse=True):
+                yield self._write(label)
+                if sum(self.sizes.values()) <= self.flush_bytes // 2:
+                    break
+
+    def finish_bundle(self):
+        for label in list(self.sizes):
+            out = self._write(label)
+            if isinstance(out, beam.pvalue.TaggedOutput):
+                yield beam.pvalue.TaggedOutput(out.tag, GlobalWindows.windowed_value(out.value))
+            else:
+                yield GlobalWindows.windowed_value(out)
+
+    def _add(self, label: tuple[str, int], part: pa.Table) -> None:
+        self.buffers.setdefault(label, []).append(part)
+        self.sizes[label] = self.sizes.get(label, 0) + part.nbytes
+
+    def _write(self, label: tuple[str, int]):
+        kind, number = label
+        parts = self.buffers.pop(label)
+        del self.sizes[label]
+        folder = f"bucket={number:05d}" if kind == "keys" else f"group={number:05d}"
+        path = write_arrow(pa.concat_tables(parts), posixpath.join(self.stage_root, kind, folder, f"{uuid.uuid4().hex}.arrow"))
+        return beam.pvalue.TaggedOutput(KEYS, (number, path)) if kind == "keys" else (number, path)
 
 
 class FindDuplicates(beam.DoFn):
