@@ -12,7 +12,7 @@ import apache_beam as beam
 import pyarrow as pa
 from apache_beam.metrics import Metrics
 
-from transforms.io import DEFAULT_CHUNK_BYTES, ChunkSpec, plan_chunks, read_chunk
+from transforms.io import DEFAULT_CHUNK_BYTES, ChunkSpec, is_compressed, plan_chunks, read_chunk
 from transforms.parse import failed_file, parse_block
 from transforms.sources import ADAPTERS
 from transforms.sources.base import connect
@@ -165,6 +165,4 @@ def list_input_files(input_root: str) -> list[tuple[str, int]]:
 
 def estimated_raw_bytes(files: list[tuple[str, int]], gzip_ratio: int = 6) -> int:
     """Input size as parsed: compressed files count as `gzip_ratio` times their size."""
-    from transforms.io import is_compressed
-
     return sum(size * (gzip_ratio if is_compressed(path) else 1) for path, size in files)

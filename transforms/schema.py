@@ -57,7 +57,7 @@ DERIVED_FIELDS = [
     ("reason_code", pa.string(), "Why the customer reached out, from the taxonomy; 'unknown' below the confidence threshold."),
     ("reason_dimension", pa.string(), "people, product or process."),
     ("reason_confidence", pa.float64(), "How sure the tagger is, 0-1."),
-    ("reason_method", pa.string(), "Which tier decided: code, rule."),
+    ("reason_method", pa.string(), "Which tier decided: code, rule, examples or embeddings."),
     ("reason_evidence", pa.string(), "The source code, or the customer's words, that decided the reason."),
     ("outcome", pa.string(), "resolved, unresolved, escalated, transferred, abandoned, pending, not_applicable."),
     ("outcome_method", pa.string(), "code, text or default."),
