@@ -120,7 +120,10 @@ class ReasonTagger:
         """(accepted, below threshold) predictions of an example-based model for rows `todo`."""
         prediction = model.predict(text.take(pa.array(todo)).to_pylist())
         reasons = [model.reasons[i] for i in prediction.reason]
-        sure = prediction.score >= self.taxonomy.min_confidence[name]
+        threshold = self.taxonomy.min_confidence[name]
+        if name == "examples" and self.embedder is not None:
+            threshold = self.taxonomy.min_confidence["examples_before_embeddings"]
+        sure = prediction.score >= threshold
         def pick(mask):
             idx = np.flatnonzero(mask)
             return Decided(todo[idx], [reasons[i] for i in idx], [round(float(prediction.score[i]), 3) for i in idx],

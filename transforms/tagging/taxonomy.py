@@ -15,8 +15,9 @@ import yaml
 from transforms.schema import JOURNEY_PHASES, OUTCOMES
 
 DIMENSIONS = ("people", "product", "process")
-# Below these similarities the example-based tiers leave a text 'unknown' (their scales differ).
-DEFAULT_MIN_CONFIDENCE = {"examples": 0.2, "embeddings": 0.5}
+# Below these similarities the example-based tiers leave a text 'unknown' (their scales differ). When the
+# embedding tier follows, the examples tier keeps only what it is surer of and leaves the rest to it.
+DEFAULT_MIN_CONFIDENCE = {"examples": 0.15, "examples_before_embeddings": 0.25, "embeddings": 0.3}
 DEFAULT_TAXONOMY = Path(__file__).resolve().parents[2] / "data" / "taxonomy"
 
 
@@ -97,7 +98,7 @@ def _min_confidence(path: Path, value) -> dict[str, float]:
     merged = dict(DEFAULT_MIN_CONFIDENCE)
     for tier, threshold in value.items():
         if tier not in DEFAULT_MIN_CONFIDENCE:
-            raise TaxonomyError(f"{path.name}: min_confidence.{tier}: no such tier (examples, embeddings)")
+            raise TaxonomyError(f"{path.name}: min_confidence.{tier}: not one of {', '.join(DEFAULT_MIN_CONFIDENCE)}")
         if not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
             raise TaxonomyError(f"{path.name}: min_confidence.{tier} must be a number from 0 to 1, found {threshold!r}")
         merged[tier] = float(threshold)

@@ -57,8 +57,10 @@ def test_missing_folder():
 def test_min_confidence_per_tier(taxonomy_dir):
     path = taxonomy_dir / "reasons.yml"
     text = path.read_text()
-    path.write_text(text.replace("min_confidence: {examples: 0.2, embeddings: 0.5}", "min_confidence: 0.35"))
-    assert load_taxonomy(taxonomy_dir).min_confidence == {"examples": 0.35, "embeddings": 0.5}
-    path.write_text(text.replace("min_confidence: {examples: 0.2, embeddings: 0.5}", "min_confidence: {examples: 2}"))
+    line = "min_confidence: {examples: 0.15, examples_before_embeddings: 0.25, embeddings: 0.3}"
+    assert line in text
+    path.write_text(text.replace(line, "min_confidence: 0.35"))
+    assert load_taxonomy(taxonomy_dir).min_confidence == {"examples": 0.35, "examples_before_embeddings": 0.25, "embeddings": 0.3}
+    path.write_text(text.replace(line, "min_confidence: {examples: 2}"))
     with pytest.raises(TaxonomyError, match=r"reasons.yml: min_confidence.examples must be a number from 0 to 1, found 2"):
         load_taxonomy(taxonomy_dir)
