@@ -21,14 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-PHASES = (
-    "looking_and_deciding",
-    "taking_the_leap",
-    "i_have_it_now_what",
-    "first_success",
-    "part_of_core",
-    "telling_others",
-)
+from transforms.schema import JOURNEY_PHASES as PHASES
 
 # Reasons customers contact us about in each phase, with weights. The planted truth: billing confusion
 # in the onboarding phase is rarely solved at the first contact, so it drives most repeat contacts.

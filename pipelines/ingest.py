@@ -33,9 +33,10 @@ from pipelines.options import IngestOptions
 from pipelines.publish import publish
 from pipelines.quality import GateResult, run_gate
 from transforms.read import ReadTouchpoints, SumCounts, estimated_raw_bytes, list_input_files, touchpoint_of
-from transforms.identity import ResolveIdentities
+from transforms.dedup import LOSER_SCHEMA
+from transforms.identity import CollectTables, ResolveIdentities
 from transforms.schema import FAILED_SCHEMA
-from transforms.steps import (DUPLICATES, KEYS, UNSURE, CollectLosers, FindDuplicates, ProcessGroup, StageChunk,
+from transforms.steps import (DUPLICATES, KEYS, UNSURE, FindDuplicates, ProcessGroup, StageChunk,
                              TagOpenTextsWithEmbeddings, WriteFailed, run_paths)
 from transforms.tagging import TIERS, load_taxonomy
 from transforms.write import write_parquet
@@ -99,7 +100,7 @@ def build(pipeline: beam.Pipeline, files: list[str], options: IngestOptions, tax
         | "GroupKeysByBucket" >> beam.GroupByKey()
         | "FindDuplicates" >> beam.ParDo(FindDuplicates()).with_outputs(DUPLICATES, main="losers")
     )
-    losers = found.losers | "CollectLosers" >> beam.CombineGlobally(CollectLosers())
+    losers = found.losers | "CollectLosers" >> beam.CombineGlobally(CollectTables(LOSER_SCHEMA))
     grouped = staged.records | "GroupRecordsByDay" >> beam.GroupByKey()
     side_inputs = (beam.pvalue.AsSingleton(losers), beam.pvalue.AsSingleton(resolution))
     if "embeddings" not in tiers:

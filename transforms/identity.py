@@ -55,8 +55,11 @@ def stitch(table: pa.Table, resolution: pa.Table) -> pa.Table:
     return table.append_column("customer_id", pc.coalesce(resolved, own))
 
 
-class ResolveIdentities(beam.CombineFn):
-    """Link tables from every chunk -> one resolution table (used as a side input)."""
+class CollectTables(beam.CombineFn):
+    """Arrow tables from many bundles -> one table (for side inputs of modest size)."""
+
+    def __init__(self, empty: pa.Schema):
+        self.empty = empty
 
     def create_accumulator(self):
         return []
@@ -66,7 +69,20 @@ class ResolveIdentities(beam.CombineFn):
         return acc
 
     def merge_accumulators(self, accumulators):
-        merged = [t for acc in accumulators for t in acc]
+        return [t for acc in accumulators for t in acc]
+
+    def extract_output(self, acc):
+        return pa.concat_tables(acc) if acc else self.empty.empty_table()
+
+
+class ResolveIdentities(CollectTables):
+    """Link tables from every chunk -> one resolution table (used as a side input)."""
+
+    def __init__(self):
+        super().__init__(RESOLUTION_SCHEMA)
+
+    def merge_accumulators(self, accumulators):
+        merged = super().merge_accumulators(accumulators)
         if len(merged) > 1:
             merged = [pa.concat_tables(merged).group_by(["source_customer_ref", "linked_ref"]).aggregate([])]
         return merged

@@ -20,7 +20,7 @@ import pyarrow as pa
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindows
 
-from transforms.dedup import KEY_COLUMNS, LOSER_SCHEMA, assign, drop_losers, duplicates_per_file, find_duplicates, split
+from transforms.dedup import KEY_COLUMNS, assign, drop_losers, duplicates_per_file, find_duplicates, split
 from transforms.identity import stitch
 from transforms.read import counts
 from transforms.schema import SCHEMA_VERSION, UTC_TIMESTAMP
@@ -101,23 +101,6 @@ class FindDuplicates(beam.DoFn):
             yield beam.pvalue.TaggedOutput(DUPLICATES, counts(source_file, duplicates=n))
         if losers.num_rows:
             yield losers
-
-
-class CollectLosers(beam.CombineFn):
-    """Loser tables from every key bucket -> one table (a side input; duplicates are a few percent)."""
-
-    def create_accumulator(self):
-        return []
-
-    def add_input(self, acc, table):
-        acc.append(table)
-        return acc
-
-    def merge_accumulators(self, accumulators):
-        return [t for acc in accumulators for t in acc]
-
-    def extract_output(self, acc):
-        return pa.concat_tables(acc) if acc else LOSER_SCHEMA.empty_table()
 
 
 UNSURE = "unsure"

@@ -11,7 +11,9 @@ from apache_beam.testing.util import assert_that, equal_to
 from tests.conftest import write
 from transforms.identity import ResolveIdentities
 from transforms.read import ReadTouchpoints, SumCounts, list_input_files
-from transforms.steps import DUPLICATES, KEYS, CollectLosers, FindDuplicates, ProcessGroup, StageChunk
+from transforms.dedup import LOSER_SCHEMA
+from transforms.identity import CollectTables
+from transforms.steps import DUPLICATES, KEYS, FindDuplicates, ProcessGroup, StageChunk
 from transforms.tagging import load_taxonomy
 
 SAMPLE_WEB = (
@@ -72,7 +74,7 @@ def test_stage_dedup_stitch_tag_and_write(tmp_path):
         resolution = read["links"] | "Resolve" >> beam.CombineGlobally(ResolveIdentities())
         staged = read["good"] | beam.ParDo(StageChunk(str(tmp_path / "stage"), 2, 3)).with_outputs(KEYS, main="records")
         found = staged[KEYS] | "GroupKeys" >> beam.GroupByKey() | beam.ParDo(FindDuplicates()).with_outputs(DUPLICATES, main="losers")
-        losers = found.losers | "Losers" >> beam.CombineGlobally(CollectLosers())
+        losers = found.losers | "Losers" >> beam.CombineGlobally(CollectTables(LOSER_SCHEMA))
         written = (
             staged.records
             | "GroupRecords" >> beam.GroupByKey()
