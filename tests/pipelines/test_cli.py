@@ -70,3 +70,17 @@ def test_eval_tags_errors_are_one_line(capsys, tmp_path):
     assert code == 1 and err.strip() == f"cx: error: {bad}:2: needs a text field 'utterance' and a label field 'intent'"
     code, _, err = run_cli(capsys, "eval-tags", "--labeled", str(bad), "--tiers", "magic")
     assert code == 2 and "choose from rules, examples, embeddings" in err
+
+
+def test_embeddings_tier_without_the_extra_is_one_line(capsys, tmp_path):
+    try:
+        import sentence_transformers  # noqa: F401
+        pytest.skip("the embeddings extra is installed here")
+    except ImportError:
+        pass
+    (tmp_path / "raw" / "web").mkdir(parents=True)
+    (tmp_path / "raw" / "web" / "e.jsonl").write_text("{}\n")
+    code, _, err = run_cli(capsys, "ingest", "--input", str(tmp_path / "raw"), "--warehouse", str(tmp_path / "w"),
+                           "--tiers", "rules,embeddings")
+    assert code == 1 and err.startswith("cx: error: the embeddings tier needs the optional extra")
+    assert len(err.strip().splitlines()) == 1
