@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench install clean
+.PHONY: run test bench lint install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ run: $(STAMP)
 ## The test suite: units, Beam wiring, and end to end on a small generated dataset.
 test: $(STAMP)
 	$(BIN)/pytest -q
+
+## Static checks (pyflakes, import order, syntax).
+lint: $(STAMP)
+	$(BIN)/ruff check pipelines transforms benchmarks tests
 
 ## Ingest vs a DuckDB-native baseline, dbt build and cx run; EVENTS=1000000,5000000 for the scaling check.
 EVENTS ?= 1000000

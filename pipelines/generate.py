@@ -102,6 +102,11 @@ SURVEY_QUESTION_ROW = {
 }
 
 
+def _qualtrics_time(ts: datetime) -> str:
+    """Qualtrics writes the account's local time (here UTC) without a zone."""
+    return ts.strftime("%Y-%m-%d %H:%M:%S")
+
+
 def iso(ts: datetime, offset: timedelta = timedelta(0)) -> str:
     """ISO 8601 with an explicit offset; 'Z' for UTC."""
     local = ts.astimezone(timezone(offset))
@@ -386,9 +391,9 @@ class Generator:
         csat = min(5, max(1, round(ces * 5 / 7 + rng.gauss(0, 0.5))))
         nps = min(10, max(0, round(ces * 10 / 7 + rng.gauss(0, 1.2))))
         done = ts + timedelta(minutes=rng.randint(2, 20))
-        stamp = lambda t: t.strftime("%Y-%m-%d %H:%M:%S")  # Qualtrics writes local time without a zone
         verbatim = self._verbatim(rng, reason, contacts > 1) if rng.random() < 0.8 else ""
-        row = [stamp(ts), stamp(done), "IP Address", 100, int((done - ts).total_seconds()), "True", stamp(done),
+        row = [_qualtrics_time(ts), _qualtrics_time(done), "IP Address", 100, int((done - ts).total_seconds()), "True",
+               _qualtrics_time(done),
                "R_" + self._uid(rng)[:15], account, "email", "EN", channel, ces, csat, nps, verbatim]
         self._emit(rng, "survey", row)
 

@@ -32,15 +32,23 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from pipelines.options import IngestOptions
 from pipelines.publish import publish
 from pipelines.quality import GateResult, run_gate
-from transforms.read import ReadTouchpoints, SumCounts, estimated_raw_bytes, list_input_files, touchpoint_of
 from transforms.dedup import LOSER_SCHEMA
 from transforms.identity import CollectTables, ResolveIdentities
+from transforms.read import ReadTouchpoints, SumCounts, estimated_raw_bytes, list_input_files, touchpoint_of
 from transforms.schema import FAILED_SCHEMA
-from transforms.steps import (DUPLICATES, KEYS, UNSURE, FindDuplicates, ProcessGroup, StageChunk,
-                             TagOpenTextsWithEmbeddings, WriteFailed, run_paths)
+from transforms.steps import (
+    DUPLICATES,
+    KEYS,
+    UNSURE,
+    FindDuplicates,
+    ProcessGroup,
+    StageChunk,
+    TagOpenTextsWithEmbeddings,
+    WriteFailed,
+    run_paths,
+)
 from transforms.tagging import TIERS, load_taxonomy
 from transforms.write import write_parquet
-
 
 # Dedup keys (id, version, file, line) are about a quarter of a record's size: one key bucket serves
 # two day groups.

@@ -40,7 +40,10 @@ def validate(table: pa.Table, now: datetime | None = None) -> pa.Table:
     now = now or datetime.now(timezone.utc)
     occurred = table["occurred_at"].cast(UTC_TIMESTAMP)
     latest = now + FUTURE_SLACK
-    as_text = lambda: pc.cast(occurred, pa.string())
+
+    def as_text():
+        return pc.cast(occurred, pa.string())
+
     checks = [
         (pc.less(occurred, pa.scalar(EARLIEST, UTC_TIMESTAMP)), "timestamp_out_of_range",
          lambda: pc.binary_join_element_wise("occurred_at ", as_text(), " is before 2000", "")),

@@ -9,10 +9,9 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from tests.conftest import write
-from transforms.identity import ResolveIdentities
-from transforms.read import ReadTouchpoints, SumCounts, list_input_files
 from transforms.dedup import LOSER_SCHEMA
-from transforms.identity import CollectTables
+from transforms.identity import CollectTables, ResolveIdentities
+from transforms.read import ReadTouchpoints, SumCounts, list_input_files
 from transforms.steps import DUPLICATES, KEYS, FindDuplicates, ProcessGroup, StageChunk
 from transforms.tagging import load_taxonomy
 

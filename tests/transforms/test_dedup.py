@@ -1,5 +1,6 @@
-import pyarrow as pa
 from datetime import datetime, timezone
+
+import pyarrow as pa
 
 from transforms.dedup import assign, drop_losers, duplicates_per_file, find_duplicates, split
 from transforms.schema import UTC_TIMESTAMP

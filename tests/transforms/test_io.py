@@ -1,9 +1,7 @@
 import gzip
-
-import pytest
+import io
 
 from transforms.io import frame_csv, frame_lines, iter_blocks, plan_chunks, read_chunk
-import io
 
 
 def test_blocks_end_on_newlines_and_count_lines():

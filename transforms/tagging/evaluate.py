@@ -52,18 +52,18 @@ def evaluate(taxonomy: Taxonomy, texts: list[str], labels: list[str], tiers: tup
     predicted = tagged["reason_code"].to_pylist()
     methods = tagged["reason_method"].to_pylist()
     n = len(labels)
-    correct = sum(p == l for p, l in zip(predicted, labels))
+    correct = sum(p == label for p, label in zip(predicted, labels))
     per_reason = {}
     for reason in sorted(set(labels) | {p for p in predicted if p != "unknown"}):
-        tp = sum(p == reason and l == reason for p, l in zip(predicted, labels))
-        fp = sum(p == reason and l != reason for p, l in zip(predicted, labels))
-        fn = sum(p != reason and l == reason for p, l in zip(predicted, labels))
+        tp = sum(p == reason and label == reason for p, label in zip(predicted, labels))
+        fp = sum(p == reason and label != reason for p, label in zip(predicted, labels))
+        fn = sum(p != reason and label == reason for p, label in zip(predicted, labels))
         precision = tp / (tp + fp) if tp + fp else 0.0
         recall = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         per_reason[reason] = {"precision": precision, "recall": recall, "f1": f1, "support": tp + fn}
     labeled = [r for r in per_reason if per_reason[r]["support"]]
-    confusions = Counter((l, p) for p, l in zip(predicted, labels) if p != l)
+    confusions = Counter((label, p) for p, label in zip(predicted, labels) if p != label)
     known = {r.code for r in taxonomy.reasons}
     return {
         "n": n,
@@ -75,6 +75,6 @@ def evaluate(taxonomy: Taxonomy, texts: list[str], labels: list[str], tiers: tup
         "texts_per_s": n / seconds if seconds else float("inf"),
         "by_method": dict(Counter(m or "unknown" for m in methods)),
         "per_reason": per_reason,
-        "worst_confusions": [{"label": l, "predicted": p, "count": c} for (l, p), c in confusions.most_common(10)],
+        "worst_confusions": [{"label": label, "predicted": p, "count": c} for (label, p), c in confusions.most_common(10)],
         "labels_not_in_taxonomy": sorted(set(labels) - known),
     }
