@@ -84,7 +84,7 @@ chunk_option = click.option("--chunk-mb", type=click.FloatRange(min=0.01), defau
 tiers_option = click.option("--tiers", default="rules,examples", show_default=True,
                             help="Reason tagging tiers: rules, examples, embeddings (needs the 'embeddings' extra).")
 buckets_option = click.option("--buckets", type=click.IntRange(min=0), default=0, show_default=True,
-                              help="Dedup buckets and write groups (0: one per 48 MB of input).")
+                              help="Dedup buckets and write groups (0: one per 32 MB of input).")
 
 
 @click.group(help=__doc__.split("\n\n")[0])

@@ -18,7 +18,7 @@ class IngestOptions(PipelineOptions):
                             help="Size of the file chunks that are parsed as one Arrow table.")
         parser.add_argument("--buckets", type=int, default=0,
                             help="Dedup buckets: shards of interaction ids processed one at a time (0: one per --bucket_mb of input).")
-        parser.add_argument("--bucket_mb", type=float, default=48.0,
+        parser.add_argument("--bucket_mb", type=float, default=32.0,
                             help="Raw input per bucket when --buckets is 0; bounds the memory of the dedup step.")
         parser.add_argument("--run_id", default=None, help="Name of this run (default: UTC time + random suffix).")
         parser.add_argument("--keep_runs", type=int, default=3, help="Published runs kept on disk.")

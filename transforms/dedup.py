@@ -58,7 +58,11 @@ def duplicates_per_file(losers: pa.Table) -> list[tuple[str, int]]:
 
 
 def drop_losers(table: pa.Table, losers: pa.Table) -> pa.Table:
-    """Remove the losing copies from a table of records (any order comes back)."""
+    """Remove the losing copies from a table of records, keeping the order of the rest."""
     if losers.num_rows == 0 or table.num_rows == 0:
         return table
-    return table.join(losers, ["source_file", "source_line"], join_type="left anti")
+    return table.filter(pc.invert(pc.is_in(_row_keys(table), value_set=_row_keys(losers).combine_chunks())))
+
+
+def _row_keys(table: pa.Table) -> pa.ChunkedArray:
+    return pc.binary_join_element_wise(table["source_file"], pc.cast(table["source_line"], pa.string()), "\x1f")

@@ -76,16 +76,13 @@ class CollectTables(beam.CombineFn):
 
 
 class ResolveIdentities(CollectTables):
-    """Link tables from every chunk -> one resolution table (used as a side input)."""
+    """Link tables from every chunk -> one resolution table (used as a side input).
+
+    Repeated links are left in: the component search does not mind them, and removing them with a
+    hash aggregate over every chunk's links was the job's memory peak."""
 
     def __init__(self):
         super().__init__(RESOLUTION_SCHEMA)
-
-    def merge_accumulators(self, accumulators):
-        merged = super().merge_accumulators(accumulators)
-        if len(merged) > 1:
-            merged = [pa.concat_tables(merged).group_by(["source_customer_ref", "linked_ref"]).aggregate([])]
-        return merged
 
     def extract_output(self, acc):
         if not acc:

@@ -82,7 +82,7 @@ class StageChunk(beam.DoFn):
         parts = self.buffers.pop(label)
         del self.sizes[label]
         folder = f"bucket={number:05d}" if kind == "keys" else f"group={number:05d}"
-        path = write_arrow(pa.concat_tables(parts), posixpath.join(self.stage_root, kind, folder, f"{uuid.uuid4().hex}.arrow"))
+        path = write_arrow(pa.concat_tables(parts).combine_chunks(), posixpath.join(self.stage_root, kind, folder, f"{uuid.uuid4().hex}.arrow"))
         return beam.pvalue.TaggedOutput(KEYS, (number, path)) if kind == "keys" else (number, path)
 
 

@@ -38,13 +38,16 @@ def read_arrow(paths: list[str]) -> pa.Table:
 def write_by_date(table: pa.Table, root: str, part: str) -> list[tuple[str, int]]:
     """Write interactions into Hive-style date partitions: <root>/occurred_date=YYYY-MM-DD/<part>.parquet.
 
-    Rows are sorted by time once, so each day is a contiguous slice (no filter pass per day)."""
+    Rows are ordered by time through one index sort; each day is copied out on its own, so the whole
+    table is never duplicated."""
+    if table.num_rows == 0:
+        return []
     table = conform(table, INTERACTION_SCHEMA)
-    table = table.take(pc.sort_indices(table, [("occurred_at", "ascending"), ("interaction_id", "ascending")]))
-    runs = pc.run_end_encode(pc.strftime(table["occurred_at"], format="%Y-%m-%d").combine_chunks())
+    order = pc.sort_indices(table, [("occurred_at", "ascending"), ("interaction_id", "ascending")])
+    runs = pc.run_end_encode(pc.strftime(table["occurred_at"].take(order), format="%Y-%m-%d").combine_chunks())
     written, start = [], 0
     for day, end in zip(runs.values.to_pylist(), runs.run_ends.to_pylist()):
-        rows = table.slice(start, end - start)
+        rows = table.take(order.slice(start, end - start))
         written.append((write_parquet(rows, posixpath.join(root, f"occurred_date={day}", f"{part}.parquet")), rows.num_rows))
         start = end
     return written
