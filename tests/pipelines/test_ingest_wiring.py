@@ -153,3 +153,26 @@ def test_open_texts_go_through_run_inference_and_are_written(tmp_path):
                    "call_center:k3": ("unknown", None)}
     phase = {r["interaction_id"]: r["journey_phase"] for r in table.to_pylist()}
     assert phase["call_center:k2"] == "part_of_core"  # re-derived from the new reason's hint
+
+
+def test_corrupt_gzip_and_empty_files_are_counted_not_fatal(tmp_path):
+    import gzip
+
+    lines = b"".join(b'{"messageId":"m%d","type":"page","anonymousId":"a","timestamp":"2026-02-10T10:00:00Z"}\n' % i
+                     for i in range(2000))
+    whole = gzip.compress(lines)
+    write(tmp_path, "web", "cut.jsonl.gz", whole[: len(whole) // 2])
+    write(tmp_path, "web", "empty.jsonl", b"")
+    write(tmp_path, "web", "garbage.jsonl.gz", b"this is not gzip at all\n" * 10)
+    root = str(tmp_path)
+    files = [path for path, _ in list_input_files(root)]
+    with TestPipeline() as p:
+        out = p | beam.Create(files) | ReadTouchpoints(root, chunk_bytes=4096)
+        counted = out["counts"] | "Sum" >> beam.CombinePerKey(SumCounts())
+        reconciled = counted | beam.Map(lambda kv: (kv[0].rsplit("/", 1)[1], kv[1][0] == kv[1][1] + kv[1][2], kv[1][2]))
+        assert_that(reconciled, equal_to([("cut.jsonl.gz", True, 1), ("empty.jsonl", True, 0), ("garbage.jsonl.gz", True, 1)]),
+                    label="Reconciled")
+        kinds = out["failed"] | beam.FlatMap(lambda t: zip(t["source_file"].to_pylist(), t["error_type"].to_pylist()))
+        # A gzip cut short loses only its last, partial line; one that is not gzip at all is unreadable.
+        assert_that(kinds | beam.Map(lambda k: (k[0].rsplit("/", 1)[1], k[1])),
+                    equal_to([("cut.jsonl.gz", "malformed_json"), ("garbage.jsonl.gz", "unreadable_file")]), label="Kinds")
