@@ -262,6 +262,8 @@ def frame_csv(block: bytes, first_line: int, header: tuple[str, ...]) -> pa.Tabl
             elif len(raw) > MAX_RECORD_BYTES:
                 marks[i] = ("record_too_large", f"record is {len(raw)} characters, over the {MAX_RECORD_BYTES} limit")
                 raw = raw[:RAW_PAYLOAD_LIMIT]
+            elif "\x00" in raw:
+                marks[i] = ("malformed_csv", "record contains a NUL byte")
             elif len(row) != width:
                 marks[i] = ("csv_column_count", f"expected {width} columns, found {len(row)}")
             if i in marks:

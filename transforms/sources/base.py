@@ -19,7 +19,10 @@ from transforms.io import RAW_PAYLOAD_LIMIT
 # of them; `cx_ts_zoned` also demands that an ISO string says its zone (tools that always write one).
 MACROS = [
     "set timezone = 'UTC'",
+    # Epochs of 1e11 and above are milliseconds; beyond year ~5000 in either unit they are no time at all
+    # (null, so the record's timestamp check fails it instead of the whole chunk raising).
     """create or replace macro cx_epoch(v) as case
+         when abs(v::double) >= 1e14 then null
          when abs(v::double) >= 1e11 then to_timestamp(v::double / 1000) else to_timestamp(v::double) end""",
     """create or replace macro cx_ts(v) as case
          when v is null then null
@@ -158,7 +161,7 @@ def required(expr: str, name: str) -> Check:
 
 def timestamp(expr_raw: str, expr_ts: str, name: str) -> Check:
     return Check(f"{expr_raw} is not null and {expr_ts} is null", "invalid_timestamp",
-                 f"'{name} is not a timestamp with a zone: ' || left({expr_raw}, 60)")
+                 f"'{name} is not a timestamp (ISO 8601 with a zone, or epoch seconds or milliseconds): ' || left({expr_raw}, 60)")
 
 
 def integer(expr_raw: str, name: str) -> Check:
