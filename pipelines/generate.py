@@ -82,6 +82,16 @@ CALL_REASON_CODES = {
     "plan_change": "PLAN-CHANGE", "cancel_request": "CANCEL", "refund_request": "REFUND",
     "account_update": "ACCOUNT-UPDATE",
 }
+# Share of verbatims in which the customer gives away personal data (the redaction step must catch all).
+PII_RATE = 0.04
+PII_SENTENCES = {
+    "EMAIL": "You can reach me at {}.",
+    "PHONE": "Please call me back on {}.",
+    "CARD": "The card I used is {}.",
+    "IBAN": "Refund it to my account {} please.",
+    "NATIONAL_ID": "My social security number is {} if you need it.",
+}
+
 OFFSETS = [timedelta(0), timedelta(hours=2), timedelta(hours=-5), timedelta(hours=5, minutes=30), timedelta(hours=1)]
 START = datetime(2026, 1, 5, tzinfo=timezone.utc)
 
@@ -223,6 +233,7 @@ class Generator:
         }
         self.recent = {name: [] for name in ("web", "billing", "call_center")}
         self.ticket_seq = 0
+        self.pii: list[dict] = []
         self.call_seq = 0
 
     # ---- helpers -------------------------------------------------------------------------------
@@ -237,6 +248,15 @@ class Generator:
         if repeat:
             text = rng.choice(FOLLOW_UPS) + " " + text
         return text
+
+    def _with_pii(self, rng: random.Random, text: str, customer_index: int) -> str:
+        """Now and then the customer adds personal data; the value is recorded in the truth."""
+        if not text or rng.random() >= PII_RATE:
+            return text
+        kind = rng.choice(sorted(PII_SENTENCES))
+        value = planted_pii(rng, kind, customer_index)
+        self.pii.append({"type": kind, "value": value})
+        return f"{text} {PII_SENTENCES[kind].format(value)}"
 
     def _emit(self, rng: random.Random, sink_name: str, record) -> bool:
         """Write a good record; now and then re-send a recent one, or write a malformed one instead.
@@ -317,7 +337,8 @@ class Generator:
 
     def _contact(self, rng, ts, channel, account, phone, reason, repeat, resolved, phase, customer_index):
         """One assisted contact on a channel; returns its handle time in seconds."""
-        text = self._verbatim(rng, reason, repeat)
+        subject = self._verbatim(rng, reason, repeat)
+        text = self._with_pii(rng, subject, customer_index)
         hard = phase == "i_have_it_now_what"
         wait = int(rng.expovariate(1 / (240 if hard else 90)))
         handle = int(rng.gauss(600 if hard else 360, 120)) if channel != "email" else 0
@@ -351,7 +372,7 @@ class Generator:
             ticket = {
                 "id": ticket_id, "url": f"https://example.zendesk.com/api/v2/tickets/{ticket_id}.json",
                 "created_at": iso(ts), "updated_at": iso(ts + timedelta(hours=rng.randint(1, 48))),
-                "type": "question", "subject": text[:40], "description": text, "priority": rng.choice(["low", "normal", "high"]),
+                "type": "question", "subject": subject[:40], "description": text, "priority": rng.choice(["low", "normal", "high"]),
                 "status": "new", "requester_id": user_id, "assignee_id": 370_000 + rng.randint(1, 40),
                 "group_id": rng.choice([1001, 1002]), "tags": [reason.split("_")[0]],
                 "via": {"channel": "email"}, "satisfaction_rating": {"score": "unoffered"},
@@ -385,13 +406,13 @@ class Generator:
             }
             self._emit(rng, "chat", conversation)
 
-    def _survey(self, rng, ts, account, channel, reason, phase, contacts):
+    def _survey(self, rng, ts, account, account_index, channel, reason, phase, contacts):
         ces = round(rng.gauss(PHASE_CES[phase] - 0.6 * (contacts - 1), 0.9))
         ces = min(7, max(1, ces))
         csat = min(5, max(1, round(ces * 5 / 7 + rng.gauss(0, 0.5))))
         nps = min(10, max(0, round(ces * 10 / 7 + rng.gauss(0, 1.2))))
         done = ts + timedelta(minutes=rng.randint(2, 20))
-        verbatim = self._verbatim(rng, reason, contacts > 1) if rng.random() < 0.8 else ""
+        verbatim = self._with_pii(rng, self._verbatim(rng, reason, contacts > 1), account_index) if rng.random() < 0.8 else ""
         row = [_qualtrics_time(ts), _qualtrics_time(done), "IP Address", 100, int((done - ts).total_seconds()), "True",
                _qualtrics_time(done),
                "R_" + self._uid(rng)[:15], account, "email", "EN", channel, ces, csat, nps, verbatim]
@@ -490,7 +511,7 @@ class Generator:
             if rng.random() < 0.4:
                 channel = rng.choice(["call", "email", "chat"])  # channel switch
         if rng.random() < 0.5:
-            self._survey(rng, ts + timedelta(hours=rng.randint(1, 20)), account, channel, reason, phase, contacts)
+            self._survey(rng, ts + timedelta(hours=rng.randint(1, 20)), account, index, channel, reason, phase, contacts)
         return ts
 
     def run(self) -> dict:
@@ -512,9 +533,40 @@ class Generator:
                 "lowest_ces_phase": "i_have_it_now_what",
             },
             "files": files,
+            "pii": self.pii,
         }
         (self.out / "_truth.json").write_text(json.dumps(truth, indent=2))
         return truth
+
+
+def _luhn_digit(digits: str) -> str:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 0:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return str((10 - total % 10) % 10)
+
+
+def planted_pii(rng: random.Random, kind: str, customer_index: int) -> str:
+    """A realistic personal value of `kind`: cards pass Luhn, IBANs pass mod 97."""
+    if kind == "EMAIL":
+        return f"{rng.choice(['jo', 'sam', 'alex', 'kim'])}.{customer_index}@{rng.choice(['mail.example.com', 'example.org'])}"
+    if kind == "PHONE":
+        if rng.random() < 0.5:
+            return f"+44 7700 9{rng.randint(0, 99999):05d}"
+        return f"({rng.randint(201, 989)}) {rng.randint(200, 999)}-{rng.randint(0, 9999):04d}"
+    if kind == "CARD":
+        body = rng.choice(["4", "51", "37"]) + "".join(str(rng.randint(0, 9)) for _ in range(13))
+        number = body + _luhn_digit(body)
+        return " ".join(number[i:i + 4] for i in range(0, len(number), 4))
+    if kind == "IBAN":
+        bban = "WEST" + "".join(str(rng.randint(0, 9)) for _ in range(14))
+        check = 98 - int("".join(str(int(ch, 36)) for ch in bban + "GB00")) % 97
+        iban = f"GB{check:02d}{bban}"
+        return " ".join(iban[i:i + 4] for i in range(0, len(iban), 4))
+    return f"{rng.randint(100, 665)}-{rng.randint(10, 99)}-{rng.randint(1000, 9999)}"
 
 
 def generate(out: str | os.PathLike, customers: int, seed: int = 7, records_per_file: int = 20_000) -> dict:

@@ -34,7 +34,8 @@ from pipelines.publish import publish
 from pipelines.quality import GateResult, run_gate
 from transforms.dedup import LOSER_SCHEMA
 from transforms.identity import CollectTables, ResolveIdentities
-from transforms.read import ReadTouchpoints, SumCounts, estimated_raw_bytes, list_input_files, touchpoint_of
+from transforms.read import COUNT_FIELDS, ReadTouchpoints, SumCounts, estimated_raw_bytes, list_input_files, touchpoint_of
+from transforms.redact import PII_TYPES, SALT_ENV, pii_salt
 from transforms.schema import FAILED_SCHEMA
 from transforms.steps import (
     DUPLICATES,
@@ -72,15 +73,22 @@ def new_run_id(now: datetime) -> str:
     return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
-def write_manifest(rows, path: str, run_id: str, input_root: str, started_at: str) -> None:
-    """Per-file counts -> manifest.json; good includes duplicates, written = good - duplicates."""
+def write_manifest(rows, path: str, run_id: str, input_root: str, started_at: str, demo_salt: bool) -> None:
+    """Per-file counts -> manifest.json; good includes duplicates, written = good - duplicates.
+
+    `redacted` counts the PII values replaced in each file, per type; `pii_salt` says whether
+    identifiers were hashed with the demo salt (no CX_PII_SALT set) or the operator's."""
     files = []
-    for source_file, (read, good, failed, duplicates) in sorted(rows):
+    for source_file, values in sorted(rows):
+        named = dict(zip(COUNT_FIELDS, values))
         files.append({"file": source_file, "touchpoint": touchpoint_of(source_file, input_root),
-                      "read": read, "good": good, "failed": failed, "duplicates": duplicates,
-                      "written": good - duplicates})
+                      "read": named["read"], "good": named["good"], "failed": named["failed"],
+                      "duplicates": named["duplicates"], "written": named["good"] - named["duplicates"],
+                      "redacted": {t: named[f"redacted_{t.lower()}"] for t in PII_TYPES}})
     totals = {k: sum(f[k] for f in files) for k in ("read", "good", "failed", "duplicates", "written")}
+    redacted = {t: sum(f["redacted"][t] for f in files) for t in PII_TYPES}
     manifest = {"run_id": run_id, "started_at": started_at, "input": input_root, "files": files, "totals": totals,
+                "redacted": redacted, "pii_salt": "demo" if demo_salt else SALT_ENV,
                 "reconciled": all(f["read"] == f["good"] + f["failed"] for f in files)}
     with FileSystems.create(path) as handle:
         handle.write(json.dumps(manifest, indent=2).encode())
@@ -99,7 +107,8 @@ def build(pipeline: beam.Pipeline, files: list[str], options: IngestOptions, tax
     """Wire the job: the logic lives in transforms/, this only connects the steps."""
     paths = run_paths(options.output, run_id)
     chunk_bytes = int(options.chunk_mb * 1024 * 1024)
-    parsed = pipeline | "ListFiles" >> beam.Create(files) | "ReadTouchpoints" >> ReadTouchpoints(options.input, chunk_bytes)
+    salt, demo_salt = pii_salt()
+    parsed = pipeline | "ListFiles" >> beam.Create(files) | "ReadTouchpoints" >> ReadTouchpoints(options.input, chunk_bytes, salt)
     resolution = parsed["links"] | "ResolveIdentities" >> beam.CombineGlobally(ResolveIdentities())
     key_buckets = max(1, math.ceil(buckets / KEYS_PER_RECORD_BUCKET))
     staged = parsed["good"] | "StageChunks" >> beam.ParDo(StageChunk(paths["stage"], key_buckets, buckets)).with_outputs(KEYS, main="records")
@@ -125,7 +134,7 @@ def build(pipeline: beam.Pipeline, files: list[str], options: IngestOptions, tax
         | "FlattenCounts" >> beam.Flatten()
         | "SumPerFile" >> beam.CombinePerKey(SumCounts())
         | "CollectCounts" >> beam.combiners.ToList()
-        | "WriteManifest" >> beam.Map(write_manifest, paths["manifest"], run_id, options.input, started.isoformat())
+        | "WriteManifest" >> beam.Map(write_manifest, paths["manifest"], run_id, options.input, started.isoformat(), demo_salt)
     )
 
 

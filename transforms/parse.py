@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from transforms.io import FRAME_SCHEMA, frame_csv, frame_json_document, frame_lines
+from transforms.redact import PII_TYPES, REDACTED_COLUMNS, redact_table
 from transforms.schema import FAILED_SCHEMA, SOURCE_SCHEMA, conform
 from transforms.sources.base import INTERNAL_COLUMNS, SourceAdapter
 from transforms.validate import validate
@@ -24,6 +25,7 @@ PARSED_SCHEMA = pa.schema(list(SOURCE_SCHEMA) + [pa.field(n, t) for n, t in INTE
 class Parsed:
     good: pa.Table    # PARSED_SCHEMA
     failed: pa.Table  # FAILED_SCHEMA
+    redacted: dict[str, int] = field(default_factory=dict)  # PII values replaced, per type
 
     @property
     def read(self) -> int:
@@ -60,10 +62,11 @@ def parse_block(con: duckdb.DuckDBPyConnection, adapter: SourceAdapter, block: b
     mapped = mapped.append_column("source_file", pa.array([source_file] * mapped.num_rows, pa.string()))
     mapped = validate(mapped, now)
     ok = pc.is_null(mapped["error_type"])
-    good = conform(mapped.filter(ok), PARSED_SCHEMA)
-    failed_rows = mapped.filter(pc.invert(ok))
-    failed = conform(failed_rows, FAILED_SCHEMA)
-    return Parsed(good, failed)
+    good, redacted = redact_table(conform(mapped.filter(ok), PARSED_SCHEMA))
+    # A failed record's raw payload holds everything it said: count its PII there, once.
+    failed, _ = redact_table(conform(mapped.filter(pc.invert(ok)), FAILED_SCHEMA), tuple(c for c in REDACTED_COLUMNS if c != "raw_payload"))
+    failed, in_payloads = redact_table(failed, ("raw_payload",))
+    return Parsed(good, failed, {t: redacted[t] + in_payloads[t] for t in PII_TYPES})
 
 
 def failed_file(source_file: str, touchpoint: str | None, error_type: str, message: str, line: int = 1) -> pa.Table:

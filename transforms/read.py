@@ -14,6 +14,7 @@ from apache_beam.metrics import Metrics
 
 from transforms.io import DEFAULT_CHUNK_BYTES, ChunkSpec, is_compressed, plan_chunks, read_chunk
 from transforms.parse import failed_file, parse_block
+from transforms.redact import PII_TYPES, pii_salt
 from transforms.sources import ADAPTERS
 from transforms.sources.base import connect
 
@@ -34,8 +35,14 @@ def is_hidden(path: str) -> bool:
     return any(part.startswith(("_", ".")) for part in path.replace("\\", "/").split("/")[-2:])
 
 
-def counts(path: str, read: int = 0, good: int = 0, failed: int = 0, duplicates: int = 0):
-    return path, (read, good, failed, duplicates)
+# Per-file counts travel as one tuple in this order: record fates, then PII values redacted per type.
+COUNT_FIELDS = ("read", "good", "failed", "duplicates") + tuple(f"redacted_{t.lower()}" for t in PII_TYPES)
+
+
+def counts(path: str, read: int = 0, good: int = 0, failed: int = 0, duplicates: int = 0,
+           redacted: dict[str, int] | None = None):
+    redacted = redacted or {}
+    return path, (read, good, failed, duplicates) + tuple(redacted.get(t, 0) for t in PII_TYPES)
 
 
 class PlanChunks(beam.DoFn):
@@ -80,17 +87,19 @@ class ParseChunk(beam.DoFn):
     gives one good row (web:m1) and one failed row (malformed_json, line 2).
     """
 
-    def __init__(self, chunk_bytes: int = DEFAULT_CHUNK_BYTES):
+    def __init__(self, chunk_bytes: int = DEFAULT_CHUNK_BYTES, salt: str | None = None):
         self.chunk_bytes = chunk_bytes
+        self.salt = salt if salt is not None else pii_salt()[0]
         self.good_records = Metrics.counter("ingest", "good_records")
         self.failed_records = Metrics.counter("ingest", "failed_records")
 
     def setup(self):
-        self.con = connect()
+        self.con = connect(self.salt)
 
     def process(self, spec: ChunkSpec):
         adapter = ADAPTERS[spec.touchpoint]
         read = good = failed = 0
+        redacted = dict.fromkeys(PII_TYPES, 0)
         line = spec.first_line
         block_bytes = 0 if adapter.framing == "json_document" else self.chunk_bytes
         try:
@@ -100,6 +109,8 @@ class ParseChunk(beam.DoFn):
                 read += parsed.read
                 good += parsed.good.num_rows
                 failed += parsed.failed.num_rows
+                for token, n in parsed.redacted.items():
+                    redacted[token] += n
                 if parsed.good.num_rows:
                     yield parsed.good
                     links = parsed.good.select(["source_customer_ref", "linked_ref"]).filter(
@@ -117,20 +128,20 @@ class ParseChunk(beam.DoFn):
             failed += 1
         self.good_records.inc(good)
         self.failed_records.inc(failed)
-        yield beam.pvalue.TaggedOutput(COUNTS, counts(spec.path, read, good, failed))
+        yield beam.pvalue.TaggedOutput(COUNTS, counts(spec.path, read, good, failed, redacted=redacted))
 
 
 class SumCounts(beam.CombineFn):
-    """Element-wise sum of (read, good, failed, duplicates) tuples."""
+    """Element-wise sum of count tuples (see COUNT_FIELDS)."""
 
     def create_accumulator(self):
-        return (0, 0, 0, 0)
+        return (0,) * len(COUNT_FIELDS)
 
     def add_input(self, acc, value):
         return tuple(a + b for a, b in zip(acc, value))
 
     def merge_accumulators(self, accumulators):
-        total = (0, 0, 0, 0)
+        total = self.create_accumulator()
         for acc in accumulators:
             total = self.add_input(total, acc)
         return total
@@ -140,13 +151,13 @@ class SumCounts(beam.CombineFn):
 
 
 @beam.ptransform_fn
-def ReadTouchpoints(pipeline_or_files, input_root: str, chunk_bytes: int = DEFAULT_CHUNK_BYTES):
+def ReadTouchpoints(pipeline_or_files, input_root: str, chunk_bytes: int = DEFAULT_CHUNK_BYTES, salt: str | None = None):
     """Paths -> {'good', 'failed', 'counts', 'links'} PCollections."""
     planned = pipeline_or_files | "PlanChunks" >> beam.ParDo(PlanChunks(input_root, chunk_bytes)).with_outputs(FAILED, COUNTS, main="chunks")
     parsed = (
         planned.chunks
         | "SpreadChunks" >> beam.Reshuffle()
-        | "ParseChunks" >> beam.ParDo(ParseChunk(chunk_bytes)).with_outputs(FAILED, COUNTS, LINKS, main="good")
+        | "ParseChunks" >> beam.ParDo(ParseChunk(chunk_bytes, salt)).with_outputs(FAILED, COUNTS, LINKS, main="good")
     )
     failed = (planned[FAILED], parsed[FAILED]) | "FlattenFailed" >> beam.Flatten()
     counted = (planned[COUNTS], parsed[COUNTS]) | "FlattenCounts" >> beam.Flatten()

@@ -116,3 +116,27 @@ def test_a_failing_gate_leaves_the_published_run_untouched(world, tmp_path):
     with pytest.raises(IngestError, match="quality gate failed.*records failed, over 5%"):
         run(["--input", str(raw), "--output", str(lake), "--run_id", "rejected"])
     assert current_run(lake) == before
+
+
+def test_no_planted_pii_survives_in_the_lake_or_the_warehouse(world):
+    planted = world["truth"]["pii"]
+    assert len({p["type"] for p in planted}) == 5 and len(planted) >= 40
+    con = duckdb.connect()
+    con.execute("create table planted (type varchar, value varchar)")
+    con.executemany("insert into planted values (?, ?)", [(p["type"], p["value"]) for p in planted])
+    run_dir, exports = Path(world["second"].run_dir), world["built"].exports_dir
+    con.execute(f"attach '{world['built'].duckdb_path}' as warehouse (read_only)")
+    tables = [f"warehouse.{schema}.{name}" for schema, name in con.execute(
+        "select schema_name, table_name from duckdb_tables() where database_name = 'warehouse'").fetchall()]
+    sources = [f"read_parquet('{run_dir}/interactions/**/*.parquet')", f"read_parquet('{run_dir}/failed/*.parquet')",
+               f"read_parquet('{exports}/*.parquet', union_by_name => true)"] + tables
+    assert len(tables) >= 4
+    for source in sources:
+        survivors = con.execute(f"""
+            select planted.value from (select r::varchar as row_text from {source} r) rows
+            join planted on contains(rows.row_text, planted.value)""").fetchall()
+        assert survivors == [], source
+    manifest = world["second"].manifest
+    for kind in {p["type"] for p in planted}:
+        assert manifest["redacted"][kind] >= sum(p["type"] == kind for p in planted), kind
+    assert manifest["pii_salt"] == "demo"

@@ -14,6 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from transforms.io import RAW_PAYLOAD_LIMIT
+from transforms.redact import pii_salt
 
 # Timestamps arrive as ISO 8601 with offsets, epoch seconds or epoch milliseconds. `cx_ts` accepts all
 # of them; `cx_ts_zoned` also demands that an ISO string says its zone (tools that always write one).
@@ -147,11 +148,16 @@ from checked
 """
 
 
-def connect() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with the timestamp macros adapters use."""
+def connect(salt: str | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with the macros adapters use.
+
+    `cx_pii_hash(v)` turns a personal identifier (an email, a phone number) into a salted SHA-256, so
+    identities can be stitched on it without the value being stored; the salt defaults to pii_salt()."""
     con = duckdb.connect()
     for statement in MACROS:
         con.execute(statement)
+    quoted = (salt if salt is not None else pii_salt()[0]).replace("'", "''")
+    con.execute(f"create or replace macro cx_pii_hash(v) as left(sha256('{quoted}' || v), 32)")
     return con
 
 

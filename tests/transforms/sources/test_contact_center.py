@@ -28,7 +28,7 @@ def test_calls_map_with_quoted_multiline_statements(tmp_path, con):
     assert first["source_code"] == "RESOLVED" and first["source_reason"] == "BILLING-QUERY"
     assert first["text"] == "Why was I charged twice, again?"
     assert first["source_customer_ref"] == "account:C1"
-    assert '"CallerPhone":"+15550001"' in first["attributes"]
+    assert '"CallerPhone":"<PHONE>"' in first["attributes"]
     second = rows["call_center:k2"]
     assert second["text"] == 'It says "error 42"\nand then\nit crashes'
     assert second["agent_id"] is None and second["transfers"] == 2

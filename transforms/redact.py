@@ -1,0 +1,141 @@
+"""PII redaction in free text, vectorised over Arrow columns, before anything is staged or written.
+
+    "call me on +44 7700 900123 or bob@example.com"  ->  "call me on <PHONE> or <EMAIL>"
+
+Emails and phone numbers are replaced by RE2 in Arrow. Payment cards (a card scheme's prefix and a
+valid Luhn checksum), IBANs (valid mod-97 checksum) and national ids (US SSN, UK NINO) are found by
+RE2 first; only the rows holding a candidate go through Python, to check the checksum, so ticket
+numbers and epoch timestamps that merely look like cards are left alone. Each replacement is counted
+per type, and the counts end up in the run manifest.
+
+Personal identifiers in id fields (email addresses, phone numbers) are not redacted but hashed, by
+the `cx_pii_hash` SQL macro adapters call: SHA-256 of a salt and the normalised value. The salt comes
+from the CX_PII_SALT environment variable; without it a fixed demo salt is used and the manifest says so.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+SALT_ENV = "CX_PII_SALT"
+DEMO_SALT = "cx-demo-salt-NOT-FOR-PRODUCTION"
+
+# Columns that may hold free text a person typed, or a raw record that holds it.
+REDACTED_COLUMNS = ("text", "attributes", "raw_payload", "source_code", "source_reason", "error_message")
+
+
+def pii_salt() -> tuple[str, bool]:
+    """(salt, is_demo): the salt from CX_PII_SALT, else the marked demo salt."""
+    salt = os.environ.get(SALT_ENV, "")
+    return (salt, False) if salt else (DEMO_SALT, True)
+
+
+def _luhn(digits: str) -> bool:
+    total, double = 0, False
+    for ch in reversed(digits):
+        d = ord(ch) - 48
+        if double:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+        double = not double
+    return total % 10 == 0
+
+
+CARD_PREFIX = re.compile(r"^(4|5[1-5]|2[2-7]|3[47]|6(011|5|4[4-9])|35)")
+
+
+def is_card(candidate: str) -> bool:
+    """13-19 digits with a card scheme's prefix (Visa, Mastercard, Amex, Discover, JCB) and a valid Luhn sum."""
+    digits = re.sub(r"[ -]", "", candidate)
+    return 13 <= len(digits) <= 19 and bool(CARD_PREFIX.match(digits)) and _luhn(digits)
+
+
+def is_iban(candidate: str) -> bool:
+    """Country code, check digits and account, with a valid ISO 13616 mod-97 checksum."""
+    compact = candidate.replace(" ", "").upper()
+    if not 15 <= len(compact) <= 34:
+        return False
+    moved = compact[4:] + compact[:4]
+    return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
+
+
+@dataclass(frozen=True)
+class PiiKind:
+    token: str
+    pattern: str                                  # RE2 and Python `re` alike
+    check: Callable[[str], bool] | None = None    # a checksum; None: every match is PII
+
+
+# Applied in this order: a card or an IBAN is replaced before the phone pattern could take its digits.
+KINDS = (
+    PiiKind("EMAIL", r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
+    PiiKind("IBAN", r"\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", is_iban),
+    PiiKind("CARD", r"\b[0-9](?:[ -]?[0-9]){12,18}\b", is_card),
+    PiiKind("NATIONAL_ID", r"\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b|\b[A-CEGHJ-PR-TW-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]\b"),
+    PiiKind("PHONE", r"\+[0-9]{1,3}[ .-]?\(?[0-9]{1,4}\)?(?:[ .-]?[0-9]{2,4}){2,4}\b"
+                     r"|\(?\b[0-9]{3}\)?[ .-][0-9]{3}[ .-][0-9]{4}\b"
+                     r"|\b0[0-9]{2,4}[ -]?[0-9]{3,4}[ -]?[0-9]{3,4}\b"),
+)
+PII_TYPES = tuple(kind.token for kind in KINDS)
+
+
+def _replace_checked(values: pa.Array, kind: PiiKind) -> tuple[pa.Array, int]:
+    """Replace the matches that pass `kind.check`, touching in Python only the rows with a candidate."""
+    candidates = pc.fill_null(pc.match_substring_regex(values, kind.pattern), False)
+    rows = np.flatnonzero(candidates.to_numpy(zero_copy_only=False))
+    if not len(rows):
+        return values, 0
+    compiled = re.compile(kind.pattern)
+    replaced = 0
+
+    def sub(match: re.Match) -> str:
+        nonlocal replaced
+        if kind.check(match.group()):
+            replaced += 1
+            return f"<{kind.token}>"
+        return match.group()
+
+    new = [compiled.sub(sub, text) for text in values.take(pa.array(rows)).to_pylist()]
+    if not replaced:
+        return values, 0
+    mask = np.zeros(len(values), dtype=bool)
+    mask[rows] = True
+    return pc.replace_with_mask(values, pa.array(mask), pa.array(new, pa.string())), replaced
+
+
+def redact_array(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, dict[str, int]]:
+    """Replace every PII value in a string column by its typed placeholder; count them per type."""
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    counts = dict.fromkeys(PII_TYPES, 0)
+    if len(values) == 0 or values.null_count == len(values):
+        return values, counts
+    for kind in KINDS:
+        if kind.check is None:
+            found = pc.sum(pc.count_substring_regex(values, kind.pattern)).as_py() or 0
+            if found:
+                values = pc.replace_substring_regex(values, kind.pattern, f"<{kind.token}>")
+        else:
+            values, found = _replace_checked(values, kind)
+        counts[kind.token] += found
+    return values, counts
+
+
+def redact_table(table: pa.Table, columns: tuple[str, ...] = REDACTED_COLUMNS) -> tuple[pa.Table, dict[str, int]]:
+    """Redact the free-text columns of a table; return it with the number of values replaced per type."""
+    totals = dict.fromkeys(PII_TYPES, 0)
+    for name in columns:
+        if name not in table.column_names or not pa.types.is_string(table.schema.field(name).type):
+            continue
+        redacted, counts = redact_array(table[name])
+        if any(counts.values()):
+            table = table.set_column(table.schema.get_field_index(name), name, redacted)
+            for token, n in counts.items():
+                totals[token] += n
+    return table, totals
