@@ -51,13 +51,20 @@ def _has_input(folder: Path) -> bool:
 
 
 def _ingest(input_dir: str, lake: Path, taxonomy: str | None, chunk_mb: float, buckets: int, tiers: str,
-            beam_args: tuple[str, ...]):
+            beam_args: tuple[str, ...], scope: dict):
     from pipelines.ingest import IngestError, run
 
     argv = ["--input", str(input_dir), "--output", str(lake), "--chunk_mb", str(chunk_mb), "--buckets", str(buckets),
             "--tiers", tiers]
     if taxonomy:
         argv += ["--taxonomy", taxonomy]
+    if scope["full"]:
+        argv.append("--full")
+    for glob in scope["reprocess"]:
+        argv += ["--reprocess", glob]
+    for flag in ("reprocess_from", "reprocess_to"):
+        if scope[flag]:
+            argv += [f"--{flag}", scope[flag]]
     try:
         return run(argv + list(beam_args))
     except IngestError as exc:
@@ -83,6 +90,19 @@ chunk_option = click.option("--chunk-mb", type=click.FloatRange(min=0.01), defau
                             help="Size of the file chunks parsed as one Arrow table.")
 tiers_option = click.option("--tiers", default="rules,examples", show_default=True,
                             help="Reason tagging tiers: rules, examples, embeddings (needs the 'embeddings' extra).")
+
+
+def scope_options(command):
+    """--full, --reprocess GLOB, --reprocess-from/--reprocess-to DAY: what an incremental run reads again."""
+    command = click.option("--reprocess-to", default=None, metavar="YYYY-MM-DD",
+                           help="Read again every file that gave records on or before this day.")(command)
+    command = click.option("--reprocess-from", default=None, metavar="YYYY-MM-DD",
+                           help="Read again every file that gave records on or after this day (backfill).")(command)
+    command = click.option("--reprocess", multiple=True, metavar="GLOB",
+                           help="Read again the files matching GLOB (relative to --input), replacing what they gave. Repeatable.")(command)
+    return click.option("--full", is_flag=True, help="Read every input file again into a fresh run.")(command)
+
+
 buckets_option = click.option("--buckets", type=click.IntRange(min=0), default=0, show_default=True,
                               help="Dedup buckets and write groups (0: one per 32 MB of input).")
 
@@ -116,11 +136,15 @@ def generate(customers: int, seed: int, out: str, records_per_file: int) -> None
 @chunk_option
 @buckets_option
 @tiers_option
+@scope_options
 @click.pass_context
 def ingest(ctx: click.Context, input_dir: str, warehouse: str, taxonomy: str | None, chunk_mb: float, buckets: int,
-           tiers: str) -> None:
+           tiers: str, **scope) -> None:
     paths = _paths(warehouse)
-    result = _ingest(input_dir, paths["lake"], taxonomy, chunk_mb, buckets, tiers, tuple(ctx.args))
+    result = _ingest(input_dir, paths["lake"], taxonomy, chunk_mb, buckets, tiers, tuple(ctx.args), scope)
+    if result.nothing_new:
+        console.print(f"nothing new: every file under {input_dir}/ is in the published run {result.run_id}")
+        return
     t = result.manifest["totals"]
     console.print(f"run {result.run_id}: read {t['read']:,}, good {t['good']:,}, failed {t['failed']:,}, "
                   f"duplicates {t['duplicates']:,}, written {t['written']:,}; published at {paths['lake'] / 'current'}")
@@ -145,8 +169,9 @@ def build(warehouse: str) -> None:
 @chunk_option
 @buckets_option
 @tiers_option
+@scope_options
 def run(input_dir: str, customers: int, seed: int, regenerate: bool, warehouse: str, taxonomy: str | None,
-        chunk_mb: float, buckets: int, tiers: str) -> None:
+        chunk_mb: float, buckets: int, tiers: str, **scope) -> None:
     from pipelines.generate import generate as write_sample
     from pipelines.summary import collect, render
 
@@ -159,8 +184,13 @@ def run(input_dir: str, customers: int, seed: int, regenerate: bool, warehouse: 
             seconds["generate"] = time.perf_counter() - started
     with console.status("Ingesting (Beam), then the quality gate..."):
         started = time.perf_counter()
-        result = _ingest(input_dir, paths["lake"], taxonomy, chunk_mb, buckets, tiers, ())
+        result = _ingest(input_dir, paths["lake"], taxonomy, chunk_mb, buckets, tiers, (), scope)
         seconds["ingest"] = time.perf_counter() - started
+    if result.nothing_new and paths["duckdb"].exists():
+        console.print(f"nothing new: every file under {input_dir}/ is in the published run {result.run_id}; "
+                      "the warehouse is up to date (--reprocess or --full read files again)")
+        render(console, collect(paths["duckdb"], result.manifest), paths["duckdb"], paths["exports"], seconds)
+        return
     with console.status("Building the warehouse (dbt build)..."):
         built = _build(paths["lake"], paths["duckdb"], paths["exports"])
         seconds["dbt build"] = built.seconds

@@ -24,22 +24,36 @@ import secrets
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
 import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from pipelines.incremental import (
+    CarryResult,
+    carried_links,
+    carry_forward,
+    files_on_days,
+    load_registry,
+    plan_run,
+    stage_published_keys,
+    write_registry,
+)
 from pipelines.options import IngestOptions
-from pipelines.publish import publish
+from pipelines.publish import current_run, publish
 from pipelines.quality import GateResult, run_gate
 from transforms.dedup import LOSER_SCHEMA
-from transforms.identity import CollectTables, ResolveIdentities
+from transforms.identity import LINK_SCHEMA, CollectTables, resolve_links
 from transforms.read import COUNT_FIELDS, ReadTouchpoints, SumCounts, estimated_raw_bytes, list_input_files, touchpoint_of
 from transforms.redact import PII_TYPES, SALT_ENV, pii_salt
 from transforms.schema import FAILED_SCHEMA
 from transforms.steps import (
     DUPLICATES,
     KEYS,
+    SUPERSEDED,
     UNSURE,
     FindDuplicates,
     ProcessGroup,
@@ -50,6 +64,8 @@ from transforms.steps import (
 )
 from transforms.tagging import TIERS, load_taxonomy
 from transforms.write import write_parquet
+
+SUPERSEDED_FILE = "superseded.parquet"
 
 # Dedup keys (id, version, file, line) are about a quarter of a record's size: one key bucket serves
 # two day groups.
@@ -67,6 +83,15 @@ class IngestResult:
     manifest: dict
     gate: GateResult | None
     published: bool
+    nothing_new: bool = False  # every input file was already in the published lake: no run was made
+
+
+def _is_day(text: str) -> bool:
+    try:
+        datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        return False
+    return True
 
 
 def new_run_id(now: datetime) -> str:
@@ -102,22 +127,41 @@ def bucket_count(options: IngestOptions, files: list[tuple[str, int]]) -> int:
     return max(1, math.ceil(estimated_raw_bytes(files) / (options.bucket_mb * 1024 * 1024)))
 
 
+@dataclass
+class Carried:
+    """What a run takes over from the published lake: its dedup keys by bucket and its identity links."""
+
+    keys: list[tuple[int, str]]
+    links: pa.Table
+
+
 def build(pipeline: beam.Pipeline, files: list[str], options: IngestOptions, taxonomy, run_id: str,
-          started: datetime, buckets: int, tiers: tuple[str, ...]) -> None:
+          started: datetime, buckets: int, key_buckets: int, tiers: tuple[str, ...], carried: Carried) -> None:
     """Wire the job: the logic lives in transforms/, this only connects the steps."""
     paths = run_paths(options.output, run_id)
     chunk_bytes = int(options.chunk_mb * 1024 * 1024)
     salt, demo_salt = pii_salt()
     parsed = pipeline | "ListFiles" >> beam.Create(files) | "ReadTouchpoints" >> ReadTouchpoints(options.input, chunk_bytes, salt)
-    resolution = parsed["links"] | "ResolveIdentities" >> beam.CombineGlobally(ResolveIdentities())
-    key_buckets = max(1, math.ceil(buckets / KEYS_PER_RECORD_BUCKET))
+    links = (
+        (parsed["links"], pipeline | "PublishedLinks" >> beam.Create([carried.links]))
+        | "FlattenLinks" >> beam.Flatten()
+        | "CollectLinks" >> beam.CombineGlobally(CollectTables(LINK_SCHEMA))
+    )
+    _ = links | "WriteLinks" >> beam.Map(write_parquet, paths["links"])
+    resolution = links | "ResolveIdentities" >> beam.Map(resolve_links)
     staged = parsed["good"] | "StageChunks" >> beam.ParDo(StageChunk(paths["stage"], key_buckets, buckets)).with_outputs(KEYS, main="records")
     found = (
-        staged[KEYS]
+        (staged[KEYS], pipeline | "PublishedKeys" >> beam.Create(carried.keys))
+        | "FlattenKeys" >> beam.Flatten()
         | "GroupKeysByBucket" >> beam.GroupByKey()
-        | "FindDuplicates" >> beam.ParDo(FindDuplicates()).with_outputs(DUPLICATES, main="losers")
+        | "FindDuplicates" >> beam.ParDo(FindDuplicates(paths["keys"])).with_outputs(DUPLICATES, SUPERSEDED, main="losers")
     )
     losers = found.losers | "CollectLosers" >> beam.CombineGlobally(CollectTables(LOSER_SCHEMA))
+    _ = (
+        found[SUPERSEDED]
+        | "CollectSuperseded" >> beam.CombineGlobally(CollectTables(LOSER_SCHEMA))
+        | "WriteSuperseded" >> beam.Map(write_parquet, posixpath.join(paths["stage"], SUPERSEDED_FILE))
+    )
     grouped = staged.records | "GroupRecordsByDay" >> beam.GroupByKey()
     side_inputs = (beam.pvalue.AsSingleton(losers), beam.pvalue.AsSingleton(resolution))
     if "embeddings" not in tiers:
@@ -127,7 +171,7 @@ def build(pipeline: beam.Pipeline, files: list[str], options: IngestOptions, tax
         held = grouped | "DropStitchTag" >> beam.ParDo(
             ProcessGroup(taxonomy, paths["interactions"], run_id, started, tiers, posixpath.join(paths["stage"], "tagged")),
             *side_inputs).with_outputs(UNSURE, main="tagged")
-        _ = {"tagged": held.tagged, "unsure": held[UNSURE]} | "Embeddings" >> TagOpenTextsWithEmbeddings(taxonomy, paths["interactions"])
+        _ = {"tagged": held.tagged, "unsure": held[UNSURE]} | "Embeddings" >> TagOpenTextsWithEmbeddings(taxonomy, paths["interactions"], run_id)
     _ = parsed["failed"] | "WriteFailed" >> beam.ParDo(WriteFailed(paths["failed"]))
     _ = (
         (parsed["counts"], found[DUPLICATES])
@@ -166,27 +210,62 @@ def run(argv: list[str] | None = None) -> IngestResult:
             import sentence_transformers  # noqa: F401
         except ImportError as exc:
             raise IngestError(f"the embeddings tier needs the optional extra: pip install 'cx-analytics[embeddings]' ({exc})") from None
+    for day in (options.reprocess_from, options.reprocess_to):
+        if day is not None and not _is_day(day):
+            raise IngestError(f"--reprocess_from and --reprocess_to take a day as YYYY-MM-DD, not {day!r}")
     files = list_input_files(options.input)
     if not files:
         raise IngestError(f"{options.input}: no input files (expected <input>/<touchpoint>/<file>)")
+    previous = None if options.full else current_run(options.output)
+    previous_dir = str(previous) if previous else None
+    days = set()
+    if previous_dir and (options.reprocess_from or options.reprocess_to):
+        days = files_on_days(previous_dir, options.reprocess_from, options.reprocess_to)
+    registry = load_registry(previous_dir)
+    plan = plan_run([path for path, _ in files], registry, options.input, tuple(options.reprocess or ()), days, options.full)
+    if plan.nothing_new:
+        with FileSystems.open(posixpath.join(previous_dir, "manifest.json")) as handle:
+            manifest = json.loads(handle.read())
+        return IngestResult(previous.name, previous_dir, manifest, None, False, nothing_new=True)
     started = datetime.now(timezone.utc).replace(microsecond=0)
     run_id = options.run_id or new_run_id(started)
     paths = run_paths(options.output, run_id)
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
-    buckets = bucket_count(options, files)
+    buckets = bucket_count(options, [(path, size) for path, size in files if path in set(plan.read)])
+    key_buckets = max(1, math.ceil(bucket_count(options, files) / KEYS_PER_RECORD_BUCKET))
+    carried = Carried(stage_published_keys(previous_dir, plan.removed, key_buckets, paths["stage"]),
+                      carried_links(previous_dir, plan.removed))
     with beam.Pipeline(options=pipeline_options) as pipeline:
-        build(pipeline, [path for path, _ in files], options, taxonomy, run_id, started, buckets, tiers)
+        build(pipeline, plan.read, options, taxonomy, run_id, started, buckets, key_buckets, tiers, carried)
+    superseded_path = posixpath.join(paths["stage"], SUPERSEDED_FILE)
+    superseded = pq.read_table(superseded_path) if FileSystems.exists(superseded_path) else LOSER_SCHEMA.empty_table()
     if FileSystems.exists(paths["stage"]):
         FileSystems.delete([paths["stage"]])
+    carry = CarryResult()
+    if previous is not None:
+        resolution = resolve_links(pq.read_table(paths["links"]))
+        carry = carry_forward(previous, Path(paths["run"]), superseded, plan.removed, resolution)
     failed_written = FileSystems.match([posixpath.join(paths["failed"], "*.parquet")])[0].metadata_list
     if not failed_written:  # readers expect the folder to hold a (possibly empty) table
         write_parquet(FAILED_SCHEMA.empty_table(), posixpath.join(paths["failed"], "part-empty.parquet"))
     with FileSystems.open(paths["manifest"]) as handle:
         manifest = json.loads(handle.read())
+    manifest["incremental"] = {
+        "previous_run": previous.name if previous else None, "files_read": len(plan.read),
+        "files_unchanged": len(plan.unchanged), "files_removed": sorted(plan.removed - set(plan.read)),
+        "files_replaced": sorted(plan.removed & set(plan.read)), "superseded": superseded.num_rows,
+        "parquet_linked": carry.linked, "parquet_rewritten": carry.rewritten,
+        "rows_dropped": carry.rows_dropped, "rows_restitched": carry.rows_restitched,
+    }
+    with FileSystems.create(paths["manifest"]) as handle:
+        handle.write(json.dumps(manifest, indent=2).encode())
+    write_registry(paths["run"], registry if previous else {}, plan, manifest, run_id)
     result = IngestResult(run_id, paths["run"], manifest, None, False)
     if options.no_gate:
         return result
-    result.gate = run_gate(paths["interactions"], paths["manifest"], taxonomy, failed_dir=paths["failed"])
+    new_files = [p for p in FileSystems.match([posixpath.join(paths["interactions"], "**", "*.parquet")])[0].metadata_list]
+    checked = [m.path for m in new_files if run_id in posixpath.basename(m.path)] + carry.written
+    result.gate = run_gate(paths["interactions"], paths["manifest"], taxonomy, failed_dir=paths["failed"], only=checked)
     if not result.gate.success:
         raise IngestError(f"quality gate failed for run {run_id}; the published data is unchanged. Failed: "
                           + "; ".join(result.gate.failures))
@@ -201,6 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     except IngestError as exc:
         print(f"ingest: {exc}", file=sys.stderr)
         return 1
+    if result.nothing_new:
+        print(f"nothing new: every input file is in the published run {result.run_id}")
+        return 0
     totals = result.manifest["totals"]
     print(f"run {result.run_id}: read {totals['read']}, good {totals['good']}, failed {totals['failed']}, "
           f"duplicates {totals['duplicates']}, written {totals['written']}")

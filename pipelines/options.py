@@ -24,5 +24,13 @@ class IngestOptions(PipelineOptions):
         parser.add_argument("--keep_runs", type=int, default=3, help="Published runs kept on disk.")
         parser.add_argument("--tiers", default="rules,examples",
                             help="Reason tagging tiers: rules, examples, embeddings (the last needs the 'embeddings' extra).")
+        parser.add_argument("--full", action="store_true",
+                            help="Read every input file again into a fresh run, ignoring what is published.")
+        parser.add_argument("--reprocess", action="append", default=None, metavar="GLOB",
+                            help="Read the files matching GLOB (relative to --input) again, replacing what they gave before. Repeatable.")
+        parser.add_argument("--reprocess_from", default=None, metavar="YYYY-MM-DD",
+                            help="Read again every file that gave published records on or after this day (backfill).")
+        parser.add_argument("--reprocess_to", default=None, metavar="YYYY-MM-DD",
+                            help="With or without --reprocess_from: every file that gave records on or before this day.")
         parser.add_argument("--no_gate", action="store_true",
                             help="Write the run but skip the quality gate and do not publish it (benchmarks, debugging).")

@@ -36,18 +36,29 @@ def split(table: pa.Table, labels: pa.Array):
         yield label, table.filter(pc.equal(labels, label))
 
 
-def find_duplicates(con: duckdb.DuckDBPyConnection, keys: pa.Table) -> pa.Table:
-    """Keys of one bucket -> the (source_file, source_line) of every record that loses to another copy."""
+def rank_copies(con: duckdb.DuckDBPyConnection, keys: pa.Table) -> pa.Table:
+    """Keys of one bucket -> the same keys with `loses`: true for every copy another copy beats.
+
+    Keys of the published lake carry `published = true`: at the same version a published copy wins,
+    so a re-sent event is a duplicate of the later file, while a newer version supersedes it."""
+    if "published" not in keys.column_names:
+        keys = keys.append_column("published", pa.array([False] * keys.num_rows, pa.bool_()))
     con.register("record_keys", keys)
     try:
         return con.sql("""
-            select source_file, source_line from record_keys
-            qualify row_number() over (
+            select *, row_number() over (
                 partition by interaction_id
-                order by record_version desc nulls last, source_file, source_line) > 1
-        """).to_arrow_table().cast(LOSER_SCHEMA)
+                order by record_version desc nulls last, published desc, source_file, source_line) > 1 as loses
+            from record_keys
+        """).to_arrow_table()
     finally:
         con.unregister("record_keys")
+
+
+def find_duplicates(con: duckdb.DuckDBPyConnection, keys: pa.Table) -> pa.Table:
+    """Keys of one bucket -> the (source_file, source_line) of every record that loses to another copy."""
+    ranked = rank_copies(con, keys)
+    return ranked.filter(ranked["loses"]).select(LOSER_SCHEMA.names).cast(LOSER_SCHEMA)
 
 
 def duplicates_per_file(losers: pa.Table) -> list[tuple[str, int]]:

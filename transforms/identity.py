@@ -16,6 +16,8 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 ACCOUNT_PREFIX = "account:"
+# An identity link: two identifiers one record ties together, and the file that said so.
+LINK_SCHEMA = pa.schema([("source_customer_ref", pa.string()), ("linked_ref", pa.string()), ("source_file", pa.string())])
 RESOLUTION_SCHEMA = pa.schema([("source_customer_ref", pa.string()), ("customer_id", pa.string())])
 
 
@@ -73,18 +75,3 @@ class CollectTables(beam.CombineFn):
 
     def extract_output(self, acc):
         return pa.concat_tables(acc) if acc else self.empty.empty_table()
-
-
-class ResolveIdentities(CollectTables):
-    """Link tables from every chunk -> one resolution table (used as a side input).
-
-    Repeated links are left in: the component search does not mind them, and removing them with a
-    hash aggregate over every chunk's links was the job's memory peak."""
-
-    def __init__(self):
-        super().__init__(RESOLUTION_SCHEMA)
-
-    def extract_output(self, acc):
-        if not acc:
-            return RESOLUTION_SCHEMA.empty_table()
-        return resolve_links(pa.concat_tables(acc))

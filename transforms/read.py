@@ -12,6 +12,7 @@ import apache_beam as beam
 import pyarrow as pa
 from apache_beam.metrics import Metrics
 
+from transforms.identity import LINK_SCHEMA
 from transforms.io import DEFAULT_CHUNK_BYTES, ChunkSpec, is_compressed, plan_chunks, read_chunk
 from transforms.parse import failed_file, parse_block
 from transforms.redact import PII_TYPES, pii_salt
@@ -113,10 +114,10 @@ class ParseChunk(beam.DoFn):
                     redacted[token] += n
                 if parsed.good.num_rows:
                     yield parsed.good
-                    links = parsed.good.select(["source_customer_ref", "linked_ref"]).filter(
+                    links = parsed.good.select(["source_customer_ref", "linked_ref", "source_file"]).filter(
                         pa.compute.is_valid(parsed.good["linked_ref"]))
                     if links.num_rows:
-                        yield beam.pvalue.TaggedOutput(LINKS, links.group_by(["source_customer_ref", "linked_ref"]).aggregate([]))
+                        yield beam.pvalue.TaggedOutput(LINKS, links.group_by(LINK_SCHEMA.names).aggregate([]).cast(LINK_SCHEMA))
                 if parsed.failed.num_rows:
                     yield beam.pvalue.TaggedOutput(FAILED, parsed.failed)
         except Exception as exc:

@@ -17,18 +17,20 @@ from datetime import datetime
 
 import apache_beam as beam
 import pyarrow as pa
+import pyarrow.compute as pc
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindows
 
-from transforms.dedup import KEY_COLUMNS, assign, drop_losers, duplicates_per_file, find_duplicates, split
+from transforms.dedup import KEY_COLUMNS, LOSER_SCHEMA, assign, drop_losers, duplicates_per_file, rank_copies, split
 from transforms.identity import stitch
 from transforms.read import counts
 from transforms.schema import SCHEMA_VERSION, UTC_TIMESTAMP
 from transforms.sources.base import connect
 from transforms.tagging import DEFAULT_TIERS, Tagger, Taxonomy
-from transforms.write import read_arrow, write_arrow, write_by_date, write_failed
+from transforms.write import read_arrow, write_arrow, write_by_date, write_failed, write_parquet
 
 DUPLICATES = "duplicates"
+SUPERSEDED = "superseded"
 
 
 KEYS = "keys"
@@ -87,18 +89,37 @@ class StageChunk(beam.DoFn):
 
 
 class FindDuplicates(beam.DoFn):
-    """(id bucket, [keys paths]) -> a table of losing copies (main) and per-file DUPLICATES counts."""
+    """(id bucket, [keys paths]) -> losing copies among this run's records (main), per-file DUPLICATES
+    counts, and SUPERSEDED: published records a newer version replaces.
+
+    Keys paths may include the published lake's keys of the bucket (with `published = true`). With
+    `keys_dir`, the bucket's surviving keys are written there: the next run's published keys.
+    """
+
+    def __init__(self, keys_dir: str | None = None):
+        self.keys_dir = keys_dir
 
     def setup(self):
         self.con = connect()
         self.duplicates = Metrics.counter("ingest", "duplicates")
 
     def process(self, element):
-        _, paths = element
-        losers = find_duplicates(self.con, read_arrow(sorted(paths)))
+        bucket, paths = element
+        keys = read_arrow(sorted(paths), promote=True)
+        if "published" in keys.column_names:
+            keys = keys.set_column(keys.schema.get_field_index("published"), "published", pc.fill_null(keys["published"], False))
+        ranked = rank_copies(self.con, keys)
+        if self.keys_dir:
+            write_parquet(ranked.filter(pc.invert(ranked["loses"])).select(KEY_COLUMNS),
+                          posixpath.join(self.keys_dir, f"bucket={bucket:05d}.parquet"))
+        losers = ranked.filter(ranked["loses"])
+        superseded = losers.filter(losers["published"]).select(LOSER_SCHEMA.names).cast(LOSER_SCHEMA)
+        losers = losers.filter(pc.invert(losers["published"])).select(LOSER_SCHEMA.names).cast(LOSER_SCHEMA)
         for source_file, n in duplicates_per_file(losers):
             self.duplicates.inc(n)
             yield beam.pvalue.TaggedOutput(DUPLICATES, counts(source_file, duplicates=n))
+        if superseded.num_rows:
+            yield beam.pvalue.TaggedOutput(SUPERSEDED, superseded)
         if losers.num_rows:
             yield losers
 
@@ -139,11 +160,11 @@ class ProcessGroup(beam.DoFn):
                 yield beam.pvalue.TaggedOutput(UNSURE, ((group, row), text))
             return
         self.written.inc(n)
-        yield from write_by_date(tagged, self.root, f"part-{group:05d}")
+        yield from write_by_date(tagged, self.root, part_name(self.run_id, group))
 
 
 @beam.ptransform_fn
-def TagOpenTextsWithEmbeddings(held: dict, taxonomy: Taxonomy, root: str, handler=None):
+def TagOpenTextsWithEmbeddings(held: dict, taxonomy: Taxonomy, root: str, run_id: str, handler=None):
     """{"tagged": held groups, "unsure": their open texts} -> RunInference on the texts -> patched groups written by day."""
     from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
 
@@ -159,15 +180,15 @@ def TagOpenTextsWithEmbeddings(held: dict, taxonomy: Taxonomy, root: str, handle
     return (
         {"tagged": held["tagged"], "predictions": predictions}
         | "JoinPredictions" >> beam.CoGroupByKey()
-        | "ApplyEmbeddingsWrite" >> beam.ParDo(ApplyEmbeddings(taxonomy, root))
+        | "ApplyEmbeddingsWrite" >> beam.ParDo(ApplyEmbeddings(taxonomy, root, run_id))
     )
 
 
 class ApplyEmbeddings(beam.DoFn):
     """(group, {"tagged": [path], "predictions": [(row, reason, score, nearest)]}) -> patch, re-phase, write."""
 
-    def __init__(self, taxonomy: Taxonomy, root: str):
-        self.taxonomy, self.root = taxonomy, root
+    def __init__(self, taxonomy: Taxonomy, root: str, run_id: str):
+        self.taxonomy, self.root, self.run_id = taxonomy, root, run_id
         self.written = Metrics.counter("ingest", "written_records")
 
     def setup(self):
@@ -182,7 +203,7 @@ class ApplyEmbeddings(beam.DoFn):
             table = self.tagger.reasons.apply_predictions(table, "embeddings", rows, reasons, scores, nearest)
             table = self.tagger.phases.tag(table.drop_columns(["journey_phase"]))
         self.written.inc(table.num_rows)
-        yield from write_by_date(table, self.root, f"part-{group:05d}")
+        yield from write_by_date(table, self.root, part_name(self.run_id, group))
 
 
 class WriteFailed(beam.DoFn):
@@ -197,6 +218,11 @@ class WriteFailed(beam.DoFn):
         yield write_failed(table, self.root, part)
 
 
+def part_name(run_id: str, group: int) -> str:
+    """Parquet part name for a day group: named after the run, so it never clashes with carried files."""
+    return f"part-{run_id}-{group:05d}"
+
+
 def run_paths(output: str, run_id: str) -> dict[str, str]:
     run_dir = posixpath.join(output, "runs", run_id)
     return {
@@ -205,4 +231,6 @@ def run_paths(output: str, run_id: str) -> dict[str, str]:
         "failed": posixpath.join(run_dir, "failed"),
         "manifest": posixpath.join(run_dir, "manifest.json"),
         "stage": posixpath.join(run_dir, "_stage"),
+        "keys": posixpath.join(run_dir, "keys"),
+        "links": posixpath.join(run_dir, "links.parquet"),
     }

@@ -27,12 +27,13 @@ def write_arrow(table: pa.Table, path: str) -> str:
     return path
 
 
-def read_arrow(paths: list[str]) -> pa.Table:
+def read_arrow(paths: list[str], promote: bool = False) -> pa.Table:
+    """Staged Arrow files -> one table; with `promote`, columns some files lack are filled with nulls."""
     tables = []
     for path in paths:
         with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
             tables.append(pa.ipc.open_file(pa.BufferReader(handle.read())).read_all())
-    return pa.concat_tables(tables)
+    return pa.concat_tables(tables, promote_options="default" if promote else "none")
 
 
 def write_by_date(table: pa.Table, root: str, part: str) -> list[tuple[str, int]]:

@@ -47,6 +47,11 @@ def test_run_generates_ingests_builds_and_summarises(capsys, tmp_path):
     assert (warehouse / "exports" / "root_causes.parquet").exists()
     code, out, _ = run_cli(capsys, "query", "select count(*) as n from contact_episodes", "--warehouse", str(warehouse))
     assert code == 0 and "n" in out
+    code, out, err = run_cli(capsys, "run", "--input", str(tmp_path / "raw"), "--warehouse", str(warehouse))
+    assert code == 0, err
+    assert "nothing new" in out and "Top 5 root causes" in out
+    code, _, err = run_cli(capsys, "run", "--input", str(tmp_path / "raw"), "--warehouse", str(warehouse), "--reprocess-from", "May 5th")
+    assert code == 1 and err.count("\n") == 1 and "YYYY-MM-DD" in err
 
 
 def test_eval_tags_reports_json_metrics(capsys, tmp_path):

@@ -24,7 +24,7 @@ def world(tmp_path_factory):
     lake = root / "lake"
     args = ["--input", str(raw), "--output", str(lake), "--chunk_mb", "0.25", "--buckets", "3"]
     first = run(args + ["--run_id", "first"])
-    second = run(args + ["--run_id", "second"])
+    second = run(args + ["--run_id", "second", "--full"])
     built = build_warehouse(lake / "current", root / "cx.duckdb", root / "exports")
     return {"root": root, "raw": raw, "truth": truth, "lake": lake, "first": first, "second": second, "built": built}
 
@@ -66,6 +66,19 @@ def test_rerun_gives_the_same_ids_and_counts(world):
 
     assert ids(first) == ids(second)
     assert current_run(world["lake"]).name == "second"
+
+
+def test_reruns_add_no_duplicates(world):
+    """Three reruns with nothing new, then three that read every file again: the lake never grows."""
+    args = ["--input", str(world["raw"]), "--output", str(world["lake"]), "--chunk_mb", "0.25", "--buckets", "3"]
+    expected = world["second"].manifest["totals"]["written"]
+    for _ in range(3):
+        assert run(args).nothing_new
+    for n in range(3):
+        again = run(args + ["--run_id", f"reprocess-{n}", "--reprocess", "*"])
+        table = ds.dataset(Path(again.run_dir) / "interactions", format="parquet", partitioning="hive").to_table(columns=["interaction_id"])
+        assert table.num_rows == expected == len(set(table["interaction_id"].to_pylist()))
+        assert again.manifest["incremental"]["parquet_linked"] == 0  # every file was replaced, none carried
 
 
 def test_marts_rank_the_planted_truths_first(world):
@@ -124,7 +137,7 @@ def test_no_planted_pii_survives_in_the_lake_or_the_warehouse(world):
     con = duckdb.connect()
     con.execute("create table planted (type varchar, value varchar)")
     con.executemany("insert into planted values (?, ?)", [(p["type"], p["value"]) for p in planted])
-    run_dir, exports = Path(world["second"].run_dir), world["built"].exports_dir
+    run_dir, exports = current_run(world["lake"]), world["built"].exports_dir
     con.execute(f"attach '{world['built'].duckdb_path}' as warehouse (read_only)")
     tables = [f"warehouse.{schema}.{name}" for schema, name in con.execute(
         "select schema_name, table_name from duckdb_tables() where database_name = 'warehouse'").fetchall()]

@@ -10,7 +10,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from tests.conftest import write
 from transforms.dedup import LOSER_SCHEMA
-from transforms.identity import CollectTables, ResolveIdentities
+from transforms.identity import LINK_SCHEMA, CollectTables, resolve_links
 from transforms.read import ReadTouchpoints, SumCounts, list_input_files
 from transforms.steps import DUPLICATES, KEYS, FindDuplicates, ProcessGroup, StageChunk
 from transforms.tagging import load_taxonomy
@@ -61,7 +61,7 @@ def test_read_touchpoints_counts_every_record_of_every_file(tmp_path):
             (f"{root}/fax/old.txt", 1, "unknown_touchpoint"),
         ]), label="CheckFailed")
         links = out["links"] | "Links" >> beam.FlatMap(lambda t: zip(*t.to_pydict().values()))
-        assert_that(links, equal_to([("account:C1", "anon:a1")]), label="CheckLinks")
+        assert_that(links, equal_to([("account:C1", "anon:a1", f"{root}/web/events.jsonl")]), label="CheckLinks")
 
 
 def test_stage_dedup_stitch_tag_and_write(tmp_path):
@@ -70,7 +70,7 @@ def test_stage_dedup_stitch_tag_and_write(tmp_path):
     out_dir = str(tmp_path / "out")
     with TestPipeline() as p:
         read = p | beam.Create(files) | ReadTouchpoints(root)
-        resolution = read["links"] | "Resolve" >> beam.CombineGlobally(ResolveIdentities())
+        resolution = read["links"] | "Links" >> beam.CombineGlobally(CollectTables(LINK_SCHEMA)) | "Resolve" >> beam.Map(resolve_links)
         staged = read["good"] | beam.ParDo(StageChunk(str(tmp_path / "stage"), 2, 3)).with_outputs(KEYS, main="records")
         found = staged[KEYS] | "GroupKeys" >> beam.GroupByKey() | beam.ParDo(FindDuplicates()).with_outputs(DUPLICATES, main="losers")
         losers = found.losers | "Losers" >> beam.CombineGlobally(CollectTables(LOSER_SCHEMA))
@@ -143,7 +143,7 @@ def test_open_texts_go_through_run_inference_and_are_written(tmp_path):
         )
         opened = held[UNSURE] | beam.Map(lambda kv: kv[1])
         assert_that(opened, equal_to(["please cancel membership today", "qwerty asdf"]), label="OpenTexts")
-        written = {"tagged": held.tagged, "unsure": held[UNSURE]} | TagOpenTextsWithEmbeddings(taxonomy, out_dir, handler)
+        written = {"tagged": held.tagged, "unsure": held[UNSURE]} | TagOpenTextsWithEmbeddings(taxonomy, out_dir, "run-1", handler)
         rows = written | beam.Map(lambda w: w[1]) | "Sum" >> beam.CombineGlobally(sum)
         assert_that(rows, equal_to([3]), label="Written")
     table = ds.dataset(out_dir, format="parquet", partitioning="hive").to_table()

@@ -1,6 +1,6 @@
 import pyarrow as pa
 
-from transforms.identity import ResolveIdentities, resolve_links, stitch
+from transforms.identity import LINK_SCHEMA, CollectTables, resolve_links, stitch
 
 SAMPLE_LINKS = pa.table({
     "source_customer_ref": ["account:C1", "stripe:cus_1", "account:C2", "zendesk_user:7", "anon:x"],
@@ -29,9 +29,9 @@ def test_stitch_falls_back_to_the_reference_itself():
 
 
 def test_combine_fn_merges_link_tables_from_many_chunks():
-    fn = ResolveIdentities()
+    fn = CollectTables(LINK_SCHEMA)
     a = fn.add_input(fn.create_accumulator(), SAMPLE_LINKS.slice(0, 2))
     b = fn.add_input(fn.create_accumulator(), SAMPLE_LINKS.slice(2))
     merged = fn.extract_output(fn.merge_accumulators([a, b]))
-    assert merged.equals(resolve_links(SAMPLE_LINKS))
+    assert resolve_links(merged).equals(resolve_links(SAMPLE_LINKS))
     assert fn.extract_output(fn.create_accumulator()).num_rows == 0

@@ -1,0 +1,218 @@
+"""Incremental, idempotent runs: read only what is new, carry the published lake forward.
+
+Every run folder holds, besides its Parquet:
+    files.json          the registry: every raw file in the lake (path, size, sha256, counts, the run that read it)
+    keys/bucket=N.parquet   dedup keys of every record in the lake (interaction_id, record_version, file, line)
+    links.parquet       every identity link in the lake, with the file it came from
+
+A run fingerprints the input (path + size + sha256) and parses only files the registry does not hold
+as they are now. Files that changed, or that --reprocess names (by glob or by the days their records
+fall on), are read again and everything they gave before is removed. The published keys join the
+dedup buckets, so an event re-sent in a later file is a duplicate of that file, and a newer version of
+a published record supersedes it. Identity links of the whole lake are resolved again; carried rows
+whose customer changed are re-stitched. Published Parquet files nothing touched are hard-linked into
+the new run; touched files are rewritten. New records land as new part files in their day's partition,
+so late events join the days they belong to.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import os
+import posixpath
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+
+from transforms.dedup import drop_losers
+from transforms.identity import LINK_SCHEMA, stitch
+from transforms.schema import INTERACTION_SCHEMA, conform
+from transforms.write import write_parquet
+
+REGISTRY = "files.json"
+LINKS = "links.parquet"
+KEYS_DIR = "keys"
+
+
+def fingerprint(path: str) -> tuple[int, str]:
+    """(size, sha256) of a file's bytes as stored (compressed files are not unpacked)."""
+    digest, size = hashlib.sha256(), 0
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        while block := handle.read(4 * 1024 * 1024):
+            digest.update(block)
+            size += len(block)
+    return size, digest.hexdigest()
+
+
+def load_registry(run_dir: str | None) -> dict[str, dict]:
+    if not run_dir or not FileSystems.exists(posixpath.join(run_dir, REGISTRY)):
+        return {}
+    with FileSystems.open(posixpath.join(run_dir, REGISTRY)) as handle:
+        return json.loads(handle.read())["files"]
+
+
+@dataclass
+class Plan:
+    """What a run reads and what it drops from the published lake."""
+
+    read: list[str]                                   # files to parse in this run
+    fingerprints: dict[str, tuple[int, str]]          # of every input file
+    removed: set[str] = field(default_factory=set)    # published files whose records go (changed, reprocessed, gone)
+    unchanged: list[str] = field(default_factory=list)
+
+    @property
+    def nothing_new(self) -> bool:
+        return not self.read and not self.removed
+
+
+def plan_run(files: list[str], registry: dict[str, dict], input_root: str, reprocess: tuple[str, ...] = (),
+             reprocess_files: set[str] = frozenset(), full: bool = False) -> Plan:
+    """Decide which files to read: new or changed ones, those matching a --reprocess glob (relative to
+    the input root, or absolute) or listed in `reprocess_files`, or every file with `full`."""
+    prints = {path: fingerprint(path) for path in files}
+    if full or not registry:
+        return Plan(list(files), prints, set(registry))
+    root = input_root.rstrip("/") + "/"
+
+    def forced(path: str) -> bool:
+        relative = path[len(root):] if path.startswith(root) else path
+        return path in reprocess_files or any(fnmatch.fnmatch(relative, g) or fnmatch.fnmatch(path, g) for g in reprocess)
+
+    plan = Plan([], prints)
+    for path in files:
+        known = registry.get(path)
+        same = known is not None and (known["size"], known["sha256"]) == prints[path]
+        if same and not forced(path):
+            plan.unchanged.append(path)
+            continue
+        plan.read.append(path)
+        if known is not None:
+            plan.removed.add(path)
+    plan.removed |= {path for path in registry if path not in prints and path.startswith(root)}
+    return plan
+
+
+def files_on_days(run_dir: str, first_day: str | None, last_day: str | None) -> set[str]:
+    """Source files that gave published records on the days from `first_day` to `last_day` (YYYY-MM-DD)."""
+    glob = posixpath.join(run_dir, "interactions", "**", "*.parquet")
+    if not FileSystems.match([glob])[0].metadata_list:
+        return set()
+    conditions = ["true"]
+    if first_day:
+        conditions.append(f"occurred_at >= '{first_day}'::date")
+    if last_day:
+        conditions.append(f"occurred_at < '{last_day}'::date + 1")
+    con = duckdb.connect(config={"memory_limit": "512MB"})
+    con.execute("set timezone = 'UTC'")
+    rows = con.execute(f"select distinct source_file from read_parquet('{glob}', hive_partitioning = false) "
+                       f"where {' and '.join(conditions)}").fetchall()
+    return {row[0] for row in rows}
+
+
+def carried_links(run_dir: str | None, removed: set[str]) -> pa.Table:
+    """The published lake's identity links, without those of removed files."""
+    path = posixpath.join(run_dir, LINKS) if run_dir else None
+    if not path or not FileSystems.exists(path):
+        return LINK_SCHEMA.empty_table()
+    links = pq.read_table(path).cast(LINK_SCHEMA)
+    if removed:
+        links = links.filter(pc.invert(pc.is_in(links["source_file"], pa.array(sorted(removed), pa.string()))))
+    return links
+
+
+def stage_published_keys(run_dir: str | None, removed: set[str], buckets: int, stage_dir: str) -> list[tuple[int, str]]:
+    """Split the published keys (less those of removed files) into this run's id buckets, as Arrow files.
+
+    Returns (bucket, path) pairs to join the run's own staged keys."""
+    glob = posixpath.join(run_dir, KEYS_DIR, "*.parquet") if run_dir else None
+    if not glob or not FileSystems.match([glob])[0].metadata_list:
+        return []
+    con = duckdb.connect(config={"memory_limit": "1GB"})
+    con.register("removed", pa.table({"source_file": pa.array(sorted(removed), pa.string())}))
+    out = []
+    for bucket in range(buckets):
+        keys = con.execute(f"""
+            select interaction_id, record_version, source_file, source_line, true as published
+            from read_parquet('{glob}') k
+            where (hash(interaction_id) % {buckets})::integer = {bucket}
+              and not exists (select 1 from removed r where r.source_file = k.source_file)""").to_arrow_table()
+        if keys.num_rows:
+            path = posixpath.join(stage_dir, "published_keys", f"bucket={bucket:05d}.arrow")
+            from transforms.write import write_arrow
+
+            out.append((bucket, write_arrow(keys, path)))
+    return out
+
+
+def _link(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:  # another device, or a file system without hard links
+        shutil.copy2(source, target)
+
+
+@dataclass
+class CarryResult:
+    linked: int = 0
+    rewritten: int = 0
+    rows_dropped: int = 0
+    rows_restitched: int = 0
+    written: list[str] = field(default_factory=list)  # Parquet files this run wrote anew
+
+
+def carry_forward(previous: Path, run_dir: Path, superseded: pa.Table, removed: set[str],
+                  resolution: pa.Table) -> CarryResult:
+    """Bring the published run's interactions and failed records into `run_dir`.
+
+    A file with no superseded row, no row from a removed file and no customer whose id changed is
+    hard-linked; any other is rewritten without those rows and with customer ids resolved again."""
+    result = CarryResult()
+    removed_files = pa.array(sorted(removed), pa.string())
+    for path in sorted((previous / "interactions").rglob("*.parquet")):
+        target = run_dir / path.relative_to(previous)
+        table = pq.read_table(path, columns=["source_file", "source_line", "source_customer_ref", "customer_id"])
+        keep = pc.invert(pc.is_in(table["source_file"], removed_files))
+        restitched = stitch(table.select(["source_customer_ref"]), resolution)["customer_id"]
+        changed = pc.not_equal(restitched, table["customer_id"])
+        touched = (superseded.num_rows and drop_losers(table, superseded).num_rows < table.num_rows) \
+            or not pc.all(keep).as_py() or pc.any(changed).as_py()
+        if not touched:
+            _link(path, target)
+            result.linked += 1
+            continue
+        full = pq.read_table(path, schema=INTERACTION_SCHEMA)
+        kept = drop_losers(full.filter(keep), superseded)
+        result.rows_dropped += full.num_rows - kept.num_rows
+        restitched = stitch(kept.drop_columns(["customer_id"]), resolution)
+        result.rows_restitched += pc.sum(pc.not_equal(restitched["customer_id"], kept["customer_id"])).as_py() or 0
+        if restitched.num_rows:
+            result.written.append(write_parquet(conform(restitched, INTERACTION_SCHEMA), str(target)))
+        result.rewritten += 1
+    for path in sorted((previous / "failed").glob("*.parquet")):
+        files = pc.unique(pq.read_table(path, columns=["source_file"])["source_file"]).to_pylist()
+        if not set(files) & removed:
+            _link(path, run_dir / "failed" / path.name)
+    return result
+
+
+def write_registry(run_dir: str, previous: dict[str, dict], plan: Plan, manifest: dict, run_id: str) -> dict:
+    """The lake's registry after this run: carried entries, less removed files, plus the files read now."""
+    files = {path: entry for path, entry in previous.items() if path not in plan.removed and path not in plan.read}
+    for entry in manifest["files"]:
+        size, sha = plan.fingerprints.get(entry["file"], (None, None))
+        files[entry["file"]] = {"size": size, "sha256": sha, "run_id": run_id,
+                                **{k: entry[k] for k in ("read", "good", "failed", "duplicates")}}
+    registry = {"run_id": run_id, "files": dict(sorted(files.items()))}
+    with FileSystems.create(posixpath.join(run_dir, REGISTRY)) as handle:
+        handle.write(json.dumps(registry, indent=1).encode())
+    return registry
