@@ -71,13 +71,13 @@ def _ingest(input_dir: str, lake: Path, taxonomy: str | None, chunk_mb: float, b
         raise CxError(str(exc)) from None
 
 
-def _build(lake: Path, duckdb_path: Path, exports: Path):
+def _build(lake: Path, duckdb_path: Path, exports: Path, full_refresh: bool = False):
     from pipelines.warehouse import WarehouseError, build_warehouse
 
     if not (lake / "current").exists():
         raise CxError(f"{lake}/current: nothing published yet; run `cx ingest` first")
     try:
-        return build_warehouse(lake / "current", duckdb_path, exports)
+        return build_warehouse(lake / "current", duckdb_path, exports, full_refresh=full_refresh)
     except WarehouseError as exc:
         raise CxError(str(exc)) from None
 
@@ -152,9 +152,10 @@ def ingest(ctx: click.Context, input_dir: str, warehouse: str, taxonomy: str | N
 
 @cli.command(help="Build the DuckDB warehouse and Parquet exports with dbt over the published lake.")
 @warehouse_option
-def build(warehouse: str) -> None:
+@click.option("--full-refresh", is_flag=True, help="Rebuild every model from scratch instead of refreshing what new runs touched.")
+def build(warehouse: str, full_refresh: bool) -> None:
     paths = _paths(warehouse)
-    result = _build(paths["lake"], paths["duckdb"], paths["exports"])
+    result = _build(paths["lake"], paths["duckdb"], paths["exports"], full_refresh)
     console.print(f"dbt build passed in {result.seconds:.1f}s: {result.duckdb_path}, exports in {result.exports_dir}/")
 
 

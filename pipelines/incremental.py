@@ -171,11 +171,12 @@ class CarryResult:
 
 
 def carry_forward(previous: Path, run_dir: Path, superseded: pa.Table, removed: set[str],
-                  resolution: pa.Table) -> CarryResult:
+                  resolution: pa.Table, run_id: str) -> CarryResult:
     """Bring the published run's interactions and failed records into `run_dir`.
 
     A file with no superseded row, no row from a removed file and no customer whose id changed is
-    hard-linked; any other is rewritten without those rows and with customer ids resolved again."""
+    hard-linked; any other is rewritten without those rows and with customer ids resolved again. A
+    re-stitched row takes `run_id` (this run wrote it anew), so incremental marts refresh its customer."""
     result = CarryResult()
     removed_files = pa.array(sorted(removed), pa.string())
     for path in sorted((previous / "interactions").rglob("*.parquet")):
@@ -194,7 +195,10 @@ def carry_forward(previous: Path, run_dir: Path, superseded: pa.Table, removed: 
         kept = drop_losers(full.filter(keep), superseded)
         result.rows_dropped += full.num_rows - kept.num_rows
         restitched = stitch(kept.drop_columns(["customer_id"]), resolution)
-        result.rows_restitched += pc.sum(pc.not_equal(restitched["customer_id"], kept["customer_id"])).as_py() or 0
+        moved = pc.not_equal(restitched["customer_id"], kept["customer_id"])
+        result.rows_restitched += pc.sum(moved).as_py() or 0
+        run_ids = pc.if_else(moved, pa.scalar(run_id), restitched["run_id"])
+        restitched = restitched.set_column(restitched.schema.get_field_index("run_id"), "run_id", run_ids)
         if restitched.num_rows:
             result.written.append(write_parquet(conform(restitched, INTERACTION_SCHEMA), str(target)))
         result.rewritten += 1

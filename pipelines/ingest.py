@@ -244,7 +244,7 @@ def run(argv: list[str] | None = None) -> IngestResult:
     carry = CarryResult()
     if previous is not None:
         resolution = resolve_links(pq.read_table(paths["links"]))
-        carry = carry_forward(previous, Path(paths["run"]), superseded, plan.removed, resolution)
+        carry = carry_forward(previous, Path(paths["run"]), superseded, plan.removed, resolution, run_id)
     failed_written = FileSystems.match([posixpath.join(paths["failed"], "*.parquet")])[0].metadata_list
     if not failed_written:  # readers expect the folder to hold a (possibly empty) table
         write_parquet(FAILED_SCHEMA.empty_table(), posixpath.join(paths["failed"], "part-empty.parquet"))

@@ -1,12 +1,14 @@
 """Build the DuckDB warehouse with dbt, in a subprocess, and publish it atomically.
 
-dbt builds into a fresh DuckDB file and a fresh exports folder next to the live ones; only when every
-model and test passes are they moved into place. A failed build leaves the previous warehouse as it was.
-While dbt runs, only the new file is locked, so analysts can keep reading the published one.
+dbt builds into a copy of the live DuckDB file (incremental marts refresh only the customers the new
+runs touched) and a fresh exports folder next to the live ones; only when every model and test passes
+are they moved into place. A failed build leaves the previous warehouse as it was. While dbt runs, only
+the copy is locked, so analysts can keep reading the published one.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -28,6 +30,7 @@ class BuildResult:
     exports_dir: Path
     seconds: float
     log: str
+    refreshed_runs: list[str] | None = None  # runs an incremental build took in; None: a full refresh
 
 
 def dbt_executable() -> str:
@@ -42,8 +45,30 @@ def _failures(log: str) -> str:
     return "; ".join(lines[:8]) or log.strip().splitlines()[-1] if log.strip() else "dbt exited with an error"
 
 
-def build_warehouse(lake_current: Path, duckdb_path: Path, exports_dir: Path, command: str = "build") -> BuildResult:
-    """Run `dbt <command>` over the published lake; swap the new DuckDB file and exports into place."""
+def unseen_runs(duckdb_path: Path, lake_current: Path) -> list[str] | None:
+    """Run ids in the lake that the warehouse's interactions mart does not hold; None when the warehouse
+    cannot be built incrementally (no file, no mart yet)."""
+    import duckdb
+
+    if not duckdb_path.exists():
+        return None
+    try:
+        with duckdb.connect(str(duckdb_path), read_only=True) as con:
+            seen = {row[0] for row in con.execute("select distinct run_id from interactions").fetchall()}
+    except duckdb.Error:
+        return None
+    with duckdb.connect() as con:
+        lake = {row[0] for row in con.execute(
+            f"select distinct run_id from read_parquet('{lake_current}/interactions/**/*.parquet', hive_partitioning = false)").fetchall()}
+    return sorted(lake - seen)
+
+
+def build_warehouse(lake_current: Path, duckdb_path: Path, exports_dir: Path, command: str = "build",
+                    full_refresh: bool = False) -> BuildResult:
+    """Run `dbt <command>` over the published lake; swap the new DuckDB file and exports into place.
+
+    Incremental by default: the live file is copied and built on; `full_refresh` (or no live file)
+    builds every model from scratch."""
     duckdb_path, exports_dir = Path(duckdb_path).resolve(), Path(exports_dir).resolve()
     duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     building_db = duckdb_path.with_name(duckdb_path.name + ".building")
@@ -52,6 +77,12 @@ def build_warehouse(lake_current: Path, duckdb_path: Path, exports_dir: Path, co
         leftover.unlink(missing_ok=True)
     shutil.rmtree(building_exports, ignore_errors=True)
     building_exports.mkdir(parents=True)
+    refresh_runs = None if full_refresh else unseen_runs(duckdb_path, Path(lake_current).resolve())
+    if refresh_runs is None:
+        flags = ["--full-refresh"]
+    else:
+        shutil.copyfile(duckdb_path, building_db)
+        flags = ["--vars", json.dumps({"refresh_runs": refresh_runs})]
     env = dict(os.environ,
                CX_LAKE_PATH=str(Path(lake_current).resolve()),
                CX_DUCKDB_PATH=str(building_db),
@@ -61,7 +92,7 @@ def build_warehouse(lake_current: Path, duckdb_path: Path, exports_dir: Path, co
                DBT_TARGET_PATH=str(DBT_PROJECT / "target"))
     started = time.perf_counter()
     proc = subprocess.run(
-        [dbt_executable(), command, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT), "--no-use-colors"],
+        [dbt_executable(), command, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT), "--no-use-colors", *flags],
         env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     log = proc.stdout + proc.stderr
@@ -76,4 +107,4 @@ def build_warehouse(lake_current: Path, duckdb_path: Path, exports_dir: Path, co
         os.replace(exports_dir, old_exports)
     os.replace(building_exports, exports_dir)
     shutil.rmtree(old_exports, ignore_errors=True)
-    return BuildResult(duckdb_path, exports_dir, seconds, log)
+    return BuildResult(duckdb_path, exports_dir, seconds, log, refresh_runs)

@@ -126,3 +126,44 @@ def test_bad_reprocess_day_is_one_line(lake):
     _, _, ingest = lake
     with pytest.raises(IngestError, match="YYYY-MM-DD"):
         ingest("--reprocess_from", "last tuesday")
+
+
+def test_incremental_warehouse_build_equals_a_full_refresh(tmp_path):
+    import shutil
+
+    import duckdb
+
+    from pipelines.generate import generate
+    from pipelines.warehouse import build_warehouse
+
+    everything, raw, out = tmp_path / "all", tmp_path / "raw", tmp_path / "lake"
+    generate(everything, 150, seed=5, records_per_file=400)
+    later = {"email", "chat", "billing"}
+    for path in sorted(everything.rglob("*.*")):
+        if path.name != "_truth.json" and path.parent.name not in later and not path.name.endswith("-0002.jsonl"):
+            (raw / path.parent.name).mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, raw / path.parent.name / path.name)
+    args = ["--input", str(raw), "--output", str(out), "--chunk_mb", "0.05"]
+    first = run(args + ["--run_id", "r1"])
+    incremental = build_warehouse(out / "current", tmp_path / "inc.duckdb", tmp_path / "inc_exports")
+    anonymous = min(r["customer_id"] for r in lake_rows(first).values() if r["customer_id"].startswith("anon:"))
+    shutil.copytree(everything, raw, dirs_exist_ok=True)  # the other touchpoints and later files arrive
+    write(raw, "web", "late-login.jsonl", event("late-login", 20, anon=anonymous.removeprefix("anon:"), user="C0000003", kind="identify"))
+    second = run(args + ["--run_id", "r2"])
+    assert second.manifest["incremental"]["rows_restitched"] > 0  # billing and tickets tie identities together
+    incremental = build_warehouse(out / "current", tmp_path / "inc.duckdb", tmp_path / "inc_exports")
+    assert incremental.refreshed_runs == ["r2"]
+    full = build_warehouse(out / "current", tmp_path / "full.duckdb", tmp_path / "full_exports", full_refresh=True)
+    con = duckdb.connect()
+    con.execute(f"attach '{incremental.duckdb_path}' as inc (read_only)")
+    con.execute(f"attach '{full.duckdb_path}' as full_build (read_only)")
+    for mart, key in (("interactions", "interaction_id"), ("contact_episodes", "episode_id")):
+        rows = con.execute(f"select count(*) from full_build.{mart}").fetchone()[0]
+        assert rows > 100
+        assert con.execute(f"select count(*) from inc.{mart}").fetchone()[0] == rows, mart
+        differing = con.execute(f"""
+            select count(*) from ((select * from inc.{mart} except all select * from full_build.{mart})
+                                  union all (select * from full_build.{mart} except all select * from inc.{mart}))""").fetchone()[0]
+        assert differing == 0, mart
+    for mart in ("effort_by_phase", "root_causes"):
+        assert con.execute(f"select count(*) from (select * from inc.{mart} except all select * from full_build.{mart})").fetchone()[0] == 0

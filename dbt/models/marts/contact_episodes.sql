@@ -1,5 +1,11 @@
+{{ config(materialized='incremental', unique_key='customer_id', incremental_strategy='delete+insert') }}
+-- depends_on: {{ ref('stg_cx__interactions') }}
+
 with episodes as (
     select * from {{ ref('int_contact_episodes_grouped') }}
+    {% if is_incremental() %}
+    where customer_id in ({{ refreshed_customers(ref('stg_cx__interactions'), 'last_contact_at') }})
+    {% endif %}
 ),
 
 final as (

@@ -1,5 +1,10 @@
+{{ config(materialized='incremental', unique_key='customer_id', incremental_strategy='delete+insert') }}
+
 with interactions as (
     select * from {{ ref('stg_cx__interactions') }}
+    {% if is_incremental() %}
+    where customer_id in ({{ refreshed_customers(ref('stg_cx__interactions'), 'occurred_at') }})
+    {% endif %}
 ),
 
 journey as (
