@@ -175,6 +175,7 @@ def run(input_dir: str, customers: int, seed: int, regenerate: bool, warehouse: 
         chunk_mb: float, buckets: int, tiers: str, **scope) -> None:
     from pipelines.generate import generate as write_sample
     from pipelines.summary import collect, render
+    from pipelines.warehouse import unseen_runs
 
     paths = _paths(warehouse)
     seconds: dict[str, float] = {}
@@ -187,7 +188,7 @@ def run(input_dir: str, customers: int, seed: int, regenerate: bool, warehouse: 
         started = time.perf_counter()
         result = _ingest(input_dir, paths["lake"], taxonomy, chunk_mb, buckets, tiers, (), scope)
         seconds["ingest"] = time.perf_counter() - started
-    if result.nothing_new and paths["duckdb"].exists():
+    if result.nothing_new and unseen_runs(paths["duckdb"], paths["lake"] / "current") == []:
         console.print(f"nothing new: every file under {input_dir}/ is in the published run {result.run_id}; "
                       "the warehouse is up to date (--reprocess or --full read files again)")
         render(console, collect(paths["duckdb"], result.manifest), paths["duckdb"], paths["exports"], seconds)

@@ -101,10 +101,21 @@ def build_warehouse(lake_current: Path, duckdb_path: Path, exports_dir: Path, co
         shutil.rmtree(building_exports, ignore_errors=True)
         raise WarehouseError(f"dbt {command} failed; the published warehouse is unchanged: {_failures(log)}")
     os.replace(building_db, duckdb_path)
-    old_exports = exports_dir.with_name(exports_dir.name + ".old")
-    shutil.rmtree(old_exports, ignore_errors=True)
-    if exports_dir.exists():
-        os.replace(exports_dir, old_exports)
-    os.replace(building_exports, exports_dir)
-    shutil.rmtree(old_exports, ignore_errors=True)
+    swap_exports(building_exports, exports_dir)
     return BuildResult(duckdb_path, exports_dir, seconds, log, refresh_runs)
+
+
+def swap_exports(built: Path, exports_dir: Path) -> None:
+    """Make `built` the exports BI tools read: `exports_dir` is a link to a versioned folder, replaced
+    by a rename (atomic), so a reader or a crash never sees it missing or half written."""
+    version = exports_dir.with_name(f"{exports_dir.name}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}")
+    os.replace(built, version)
+    if exports_dir.is_dir() and not exports_dir.is_symlink():  # a plain folder from an older layout
+        shutil.rmtree(exports_dir)
+    link = exports_dir.with_name(f".{exports_dir.name}-link-{os.getpid()}")
+    link.unlink(missing_ok=True)
+    link.symlink_to(version.name, target_is_directory=True)
+    os.replace(link, exports_dir)
+    for old in exports_dir.parent.glob(f"{exports_dir.name}-*"):
+        if old != version and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
