@@ -129,7 +129,12 @@ def run(input_dir: Path, output: Path) -> dict:
             con.execute("create or replace temp view sideload as select null::varchar as raw where false")
         con.execute(f"create temp table parsed_{folder.name} as {adapter.query(header)}")
         parts.append(f"parsed_{folder.name}")
-    con.execute("create temp table parsed as " + " union all by name ".join(f"select * from {p}" for p in parts))
+        kind = con.execute(f"select data_type from information_schema.columns where table_name = 'parsed_{folder.name}' and column_name = 'linked_ref'").fetchone()[0]
+        linked = "unnest(linked_ref)" if kind.endswith("[]") else "linked_ref"  # one identifier or a list
+        con.execute(f"create temp table links_{folder.name} as select source_customer_ref, {linked} as linked_ref "
+                    f"from parsed_{folder.name} where error_type is null")
+    con.execute("create temp table parsed as " + " union all by name ".join(f"select * exclude (linked_ref) from {p}" for p in parts))
+    con.execute("create temp table record_links as " + " union all ".join(f"select * from links_{p.removeprefix('parsed_')}" for p in parts))
     checked = """
         create temp table checked as select *,
             coalesce(error_type,
@@ -147,13 +152,13 @@ def run(input_dir: Path, output: Path) -> dict:
     ),
     {tagging_sql(taxonomy).strip()},
     links as (
-        select distinct source_customer_ref as ref, linked_ref as other from good where linked_ref is not null
-        union select distinct linked_ref, source_customer_ref from good where linked_ref is not null
+        select distinct source_customer_ref as ref, linked_ref as other from record_links where linked_ref is not null
+        union select distinct linked_ref, source_customer_ref from record_links where linked_ref is not null
     ),
     accounts as (
         select ref, min(other) as account from links where other like 'account:%' group by ref
     )
-    select tagged.* exclude (code_reason, code_outcome, final_error, error_type, error_message, raw_payload, linked_ref),
+    select tagged.* exclude (code_reason, code_outcome, final_error, error_type, error_message, raw_payload),
         replace(coalesce(case when source_customer_ref like 'account:%' then source_customer_ref end, accounts.account, source_customer_ref), 'account:', '') as customer_id,
         strftime(occurred_at, '%Y-%m-%d') as occurred_date
     from tagged left join accounts on accounts.ref = tagged.source_customer_ref

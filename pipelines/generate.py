@@ -105,6 +105,17 @@ SURVEY_COLUMNS = [
     "ResponseId", "ExternalReference", "DistributionChannel", "UserLanguage", "Q_Touchpoint", "Q_CES",
     "Q_CSAT", "Q_NPS", "Q_Verbatim",
 ]
+IVR_COLUMNS = ["CallId", "CallerNumber", "AccountNumber", "StartTimestamp", "EndTimestamp", "MenuPath", "LastNode",
+               "Outcome", "QueueSeconds"]
+# The menu path a caller picks for each reason (others: general>agent).
+MENU_PATHS = {
+    "billing_confusion": "billing>invoice", "payment_declined": "billing>payment", "refund_request": "billing>refund",
+    "order_status": "orders>where-is-my-order", "login_problem": "tech>login", "bug_report": "tech>fault",
+    "cancel_request": "account>cancel",
+}
+PRODUCT_ERRORS = ["Sync failed: timeout while uploading", "Report export crashed", "Could not save template, error 500"]
+COLUMNS = {"csv": CALL_COLUMNS, "survey_csv": SURVEY_COLUMNS, "ivr_csv": IVR_COLUMNS}
+TIMESTAMP_COLUMN = {"call_center": 3, "ivr": 3, "survey": 6}
 SURVEY_QUESTION_ROW = {
     "Q_Touchpoint": "Which channel did you use?", "Q_CES": "The company made it easy for me to handle my issue.",
     "Q_CSAT": "How satisfied are you with the support you received?",
@@ -138,7 +149,7 @@ class Sink:
     root: Path
     touchpoint: str
     stem: str
-    kind: str  # jsonl | csv | survey_csv | zendesk
+    kind: str  # jsonl | csv | survey_csv | ivr_csv | zendesk | appstore
     per_file: int
     gzip_every: int = 0  # gzip every n-th file (0: never)
     stats: dict = field(default_factory=dict)
@@ -154,7 +165,7 @@ class Sink:
     def _open(self) -> None:
         self._index += 1
         self._count = 0
-        ext = {"jsonl": "jsonl", "csv": "csv", "survey_csv": "csv", "zendesk": "json"}[self.kind]
+        ext = {"jsonl": "jsonl", "csv": "csv", "survey_csv": "csv", "ivr_csv": "csv", "zendesk": "json", "appstore": "json"}[self.kind]
         gz = self.gzip_every and self._index % self.gzip_every == 0
         self._name = f"{self.touchpoint}/{self.stem}-{self._index:04d}.{ext}" + (".gz" if gz else "")
         path = self.root / self._name
@@ -167,9 +178,9 @@ class Sink:
             self._handle = open(path, "w", encoding="utf-8", newline="")
             self._raw = None
         self.stats[self._name] = FileStats()
-        if self.kind in ("csv", "survey_csv"):
+        if self.kind in COLUMNS:
             self._writer = csv.writer(self._handle, lineterminator="\n")
-            columns = CALL_COLUMNS if self.kind == "csv" else SURVEY_COLUMNS
+            columns = COLUMNS[self.kind]
             self._writer.writerow(columns)
             if self.kind == "survey_csv":
                 self._writer.writerow([SURVEY_QUESTION_ROW.get(c, c) for c in columns])
@@ -190,9 +201,11 @@ class Sink:
             self._page.append(ticket)
             if user is not None:
                 self._users[user["id"]] = user
+        elif self.kind == "appstore":
+            self._page.append(record)
         elif isinstance(record, str):
             self._handle.write(record + "\n")
-        elif self.kind in ("csv", "survey_csv"):
+        elif self.kind in COLUMNS:
             self._writer.writerow(record)
         else:
             self._handle.write(json.dumps(record, separators=(",", ":")) + "\n")
@@ -205,6 +218,11 @@ class Sink:
                     "count": len(self._page)}
             self._handle.write(json.dumps(page, separators=(",", ":")))
             self._page, self._users = [], {}
+        elif self.kind == "appstore":  # App Store Connect's customerReviews page (JSON:API)
+            page = {"data": self._page, "links": {"self": f"https://api.appstoreconnect.example/v1/apps/1/customerReviews?page={self._index}"},
+                    "meta": {"paging": {"total": len(self._page), "limit": self.per_file}}}
+            self._handle.write(json.dumps(page, separators=(",", ":")))
+            self._page = []
         self._handle.close()
         if self._raw is not None:
             self._raw.close()
@@ -230,9 +248,15 @@ class Generator:
             "chat": Sink(self.out, "chat", "conversations", "jsonl", per),
             "survey": Sink(self.out, "survey", "responses", "survey_csv", per),
             "billing": Sink(self.out, "billing", "events", "jsonl", per, gzip_every=3),
+            "product": Sink(self.out, "product", "export", "jsonl", per, gzip_every=2),
+            "social": Sink(self.out, "social", "mentions", "jsonl", per),
+            "app_store": Sink(self.out, "app_store", "reviews", "appstore", max(1, min(per, 500))),
+            "ivr": Sink(self.out, "ivr", "flows", "ivr_csv", per),
+            "orders": Sink(self.out, "orders", "webhooks", "jsonl", per),
         }
-        self.recent = {name: [] for name in ("web", "billing", "call_center")}
+        self.recent = {name: [] for name in ("web", "billing", "call_center", "orders")}
         self.ticket_seq = 0
+        self.ivr_seq = 0
         self.pii: list[dict] = []
         self.call_seq = 0
 
@@ -285,22 +309,24 @@ class Generator:
                 return row + ["unexpected"]
             if kind == 1:
                 return row[:-2]
-            row[3 if sink_name == "call_center" else 6] = "not a date"
+            row[TIMESTAMP_COLUMN[sink_name]] = "not a date"
             return row
         if isinstance(record, tuple):  # Zendesk ticket + user
             ticket = dict(record[0])
             ticket["created_at"] = "31/02/2026 25:61"
             return ticket, record[1]
+        if sink_name == "app_store":  # one review inside a page: a bad date, not a broken page
+            return dict(record, attributes=dict(record["attributes"], createdDate="31/02/2026"))
         line = json.dumps(record, separators=(",", ":"))
         kind = rng.randrange(3)
         if kind == 0:
             return line[: rng.randint(5, max(6, len(line) - 5))]
         bad = dict(record)
         if kind == 1:
-            for key in ("messageId", "id"):
+            for key in ("messageId", "id", "uuid", "$insert_id", "webhook_id"):
                 bad.pop(key, None)
             return bad
-        for key in ("timestamp", "created", "created_at"):
+        for key in ("timestamp", "created", "created_at", "event_time", "date", "triggered_at"):
             if key in bad:
                 bad[key] = "yesterday afternoon"
         return bad
@@ -363,6 +389,10 @@ class Generator:
             ]
             if rng.random() < 0.05:
                 row[6] = ""  # agent missing
+            if self.side.random() < 0.85:  # most calls come through the phone menu first
+                if self.side.random() < 0.08:  # an earlier try, given up while waiting for an agent
+                    self._ivr(ts - timedelta(minutes=40), account, phone, reason, "AbandonedInQueue", self.side.randint(180, 900))
+                self._ivr(ts - timedelta(minutes=2), account, phone, reason, "Transferred", wait)
             self._emit(rng, "call_center", row)
         elif channel == "email":
             self.ticket_seq += 1
@@ -406,6 +436,70 @@ class Generator:
             }
             self._emit(rng, "chat", conversation)
 
+    # ---- touchpoints drawn from the customer's side stream (self.side), so the others stay as they were
+
+    def _ivr(self, ts, account, phone, reason, outcome, queue_seconds):
+        side = self.side
+        self.ivr_seq += 1
+        offset = side.choice(OFFSETS)
+        node = {"Transferred": "queue-agent", "AbandonedInQueue": "queue-agent", "SelfServed": "self-service"}.get(outcome, "menu")
+        row = [f"{self.seed:x}-ivr-{self.ivr_seq:09d}", phone, account if side.random() < 0.7 else "", iso(ts, offset),
+               iso(ts + timedelta(seconds=queue_seconds + 60), offset), MENU_PATHS.get(reason, "general>agent"), node, outcome,
+               queue_seconds]
+        self._emit(side, "ivr", row)
+
+    def _order(self, ts, account):
+        """A first order through the shop: placed, then shipped; some shipments are delayed."""
+        side = self.side
+        order_id = side.getrandbits(59)
+        shop_customer = {"id": self.shop_customer}
+        payload = {"id": order_id, "order_number": 1000 + side.getrandbits(20), "customer": shop_customer,
+                   "total_price": side.choice(["29.00", "49.00", "99.00"]), "currency": "USD", "financial_status": "paid",
+                   "fulfillment_status": None, "note_attributes": [{"name": "account_id", "value": account}]}
+        self._emit(side, "orders", {"webhook_id": self._uid(side)[:32], "topic": "orders/create",
+                                    "triggered_at": iso(ts, side.choice(OFFSETS)), "payload": payload})
+        delayed = side.random() < 0.15
+        self._emit(side, "orders", {"webhook_id": self._uid(side)[:32], "topic": "fulfillments/update",
+                                    "triggered_at": iso(ts + timedelta(days=2)),
+                                    "payload": {"id": side.getrandbits(40), "order_id": order_id, "status": "success",
+                                                "shipment_status": "delayed" if delayed else "in_transit"}})
+        if not delayed:
+            self._emit(side, "orders", {"webhook_id": self._uid(side)[:32], "topic": "orders/fulfilled",
+                                        "triggered_at": iso(ts + timedelta(days=3)),
+                                        "payload": dict(payload, fulfillment_status="fulfilled")})
+
+    def _product(self, ts, account):
+        """Product telemetry in Amplitude's export shape: features used, now and then an error."""
+        side = self.side
+        session = int(ts.timestamp() * 1000)
+        for k in range(side.randint(1, 3)):
+            error = side.random() < 0.08
+            event = {"uuid": self._uid(side), "$insert_id": self._uid(side)[:20], "event_type": "Error Shown" if error else "Feature Used",
+                     "user_id": account, "device_id": self.device, "session_id": session, "amplitude_id": self.amplitude_id,
+                     "event_time": (ts + timedelta(minutes=5 * k)).strftime("%Y-%m-%d %H:%M:%S.%f"),
+                     "event_properties": {"feature": side.choice(["reports", "dashboard", "import", "templates"])},
+                     "user_properties": {"plan": side.choice(["basic", "pro", "team"])}}
+            if error:
+                event["event_properties"]["error_message"] = side.choice(PRODUCT_ERRORS)
+            self._emit(side, "product", event)
+
+    def _mention(self, ts, account, text, sentiment):
+        side = self.side
+        mention = {"id": str(side.getrandbits(62)), "date": ts.strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+                   "pageType": side.choice(["twitter", "reddit", "facebook"]), "author": self.handle, "fullname": self.handle.title(),
+                   "title": "", "fullText": text, "sentiment": sentiment, "url": f"https://social.example/p/{side.getrandbits(40)}"}
+        if side.random() < 0.4:  # the listening tool matched the author to a customer
+            mention["matchedAccount"] = account
+        self._emit(side, "social", mention)
+
+    def _review(self, ts, rating, text):
+        side = self.side
+        title, _, body = text.partition(". ")
+        review = {"type": "customerReviews", "id": f"{side.getrandbits(64):016x}",
+                  "attributes": {"rating": rating, "title": title[:60], "body": body or text, "reviewerNickname": self.handle,
+                                 "createdDate": iso(ts, side.choice(OFFSETS)).replace("Z", "+00:00"), "territory": side.choice(["USA", "GBR", "DEU"])}}
+        self._emit(side, "app_store", review)
+
     def _survey(self, rng, ts, account, account_index, channel, reason, phase, contacts):
         ces = round(rng.gauss(PHASE_CES[phase] - 0.6 * (contacts - 1), 0.9))
         ces = min(7, max(1, ces))
@@ -421,6 +515,9 @@ class Generator:
     # ---- the customer --------------------------------------------------------------------------
     def customer(self, index: int) -> None:
         rng = random.Random(self.seed * 1_000_003 + index)
+        self.side = random.Random(self.seed * 2_000_029 + index)
+        self.device, self.amplitude_id = self._uid(self.side)[:16], self.side.getrandbits(40)
+        self.shop_customer, self.handle = self.side.getrandbits(56), f"{self.side.choice(['jo', 'sam', 'alex', 'kim'])}_{index}"
         account = f"C{index:07d}"
         anon = self._uid(rng)
         phone = "+1555" + f"{rng.randint(0, 9999999):07d}"
@@ -434,10 +531,20 @@ class Generator:
             user = account if identified else None
             self._web_activity(rng, name, ts, anon, user, account, stripe_customer, identified, subscribed)
             if phase >= 1 and not identified:
+                self._order(ts + timedelta(minutes=3), account)
                 identified, subscribed = True, True
                 self._segment(rng, "web", "identify", ts + timedelta(minutes=1), anon, account, None)
                 self._stripe(rng, ts + timedelta(minutes=2), account, "customer.created",
                              {"id": stripe_customer, "object": "customer", "metadata": {"account_id": account}})
+            if name in ("first_success", "part_of_core"):
+                self._product(ts + timedelta(hours=1), account)
+            if name == "i_have_it_now_what" and self.side.random() < 0.03:
+                self._ivr(ts + timedelta(hours=2), account, phone, "billing_confusion", "SelfServed", 0)
+            if name == "telling_others":
+                if self.side.random() < 0.3:
+                    self._mention(ts + timedelta(hours=4), account, self._verbatim(self.side, "referral_praise", 0), "positive")
+                if self.side.random() < 0.2:
+                    self._review(ts + timedelta(days=1), self.side.randint(4, 5), self._verbatim(self.side, "referral_praise", 0))
             if rng.random() < CONTACT_PROBABILITY[name]:
                 ts = self._episode(rng, ts + timedelta(hours=rng.randint(1, 30)), account, phone, name, index, stripe_customer)
             ts += timedelta(days=rng.uniform(1, 12), seconds=rng.randint(0, 3600))
@@ -512,6 +619,10 @@ class Generator:
                 channel = rng.choice(["call", "email", "chat"])  # channel switch
         if rng.random() < 0.5:
             self._survey(rng, ts + timedelta(hours=rng.randint(1, 20)), account, index, channel, reason, phase, contacts)
+        if contacts >= 3 and self.side.random() < 0.5:  # had to ask three times: says so in public
+            self._mention(ts + timedelta(hours=3), account, f"{self._verbatim(self.side, reason, 1)} @acme", "negative")
+        if reason in ("bug_report", "performance_issue") and self.side.random() < 0.3:
+            self._review(ts + timedelta(days=1), self.side.randint(1, 2), self._verbatim(self.side, reason, 0))
         return ts
 
     def run(self) -> dict:

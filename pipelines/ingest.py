@@ -50,6 +50,7 @@ from transforms.identity import LINK_SCHEMA, CollectTables, resolve_links
 from transforms.read import COUNT_FIELDS, ReadTouchpoints, SumCounts, estimated_raw_bytes, list_input_files, touchpoint_of
 from transforms.redact import PII_TYPES, SALT_ENV, pii_salt
 from transforms.schema import FAILED_SCHEMA
+from transforms.sources import AdapterConfigError, load_adapters
 from transforms.steps import (
     DUPLICATES,
     KEYS,
@@ -135,13 +136,13 @@ class Carried:
     links: pa.Table
 
 
-def build(pipeline: beam.Pipeline, files: list[str], options: IngestOptions, taxonomy, run_id: str,
+def build(pipeline: beam.Pipeline, files: list[str], options: IngestOptions, adapters: dict, taxonomy, run_id: str,
           started: datetime, buckets: int, key_buckets: int, tiers: tuple[str, ...], carried: Carried) -> None:
     """Wire the job: the logic lives in transforms/, this only connects the steps."""
     paths = run_paths(options.output, run_id)
     chunk_bytes = int(options.chunk_mb * 1024 * 1024)
     salt, demo_salt = pii_salt()
-    parsed = pipeline | "ListFiles" >> beam.Create(files) | "ReadTouchpoints" >> ReadTouchpoints(options.input, chunk_bytes, salt)
+    parsed = pipeline | "ListFiles" >> beam.Create(files) | "ReadTouchpoints" >> ReadTouchpoints(options.input, chunk_bytes, salt, adapters)
     links = (
         (parsed["links"], pipeline | "PublishedLinks" >> beam.Create([carried.links]))
         | "FlattenLinks" >> beam.Flatten()
@@ -201,6 +202,10 @@ def run(argv: list[str] | None = None) -> IngestResult:
         taxonomy = load_taxonomy(options.taxonomy)
     except ValueError as exc:
         raise IngestError(f"taxonomy: {exc}") from None
+    try:
+        adapters = load_adapters(options.touchpoints)
+    except AdapterConfigError as exc:
+        raise IngestError(f"touchpoints: {exc}") from None
     tiers = tuple(t.strip() for t in options.tiers.split(",") if t.strip())
     if not tiers or set(tiers) - set(TIERS):
         raise IngestError(f"--tiers takes a comma-separated choice of {', '.join(TIERS)}, not {options.tiers!r}")
@@ -236,7 +241,7 @@ def run(argv: list[str] | None = None) -> IngestResult:
     carried = Carried(stage_published_keys(previous_dir, plan.removed, key_buckets, paths["stage"]),
                       carried_links(previous_dir, plan.removed))
     with beam.Pipeline(options=pipeline_options) as pipeline:
-        build(pipeline, plan.read, options, taxonomy, run_id, started, buckets, key_buckets, tiers, carried)
+        build(pipeline, plan.read, options, adapters, taxonomy, run_id, started, buckets, key_buckets, tiers, carried)
     superseded_path = posixpath.join(paths["stage"], SUPERSEDED_FILE)
     superseded = pq.read_table(superseded_path) if FileSystems.exists(superseded_path) else LOSER_SCHEMA.empty_table()
     if FileSystems.exists(paths["stage"]):
@@ -265,7 +270,8 @@ def run(argv: list[str] | None = None) -> IngestResult:
         return result
     new_files = [p for p in FileSystems.match([posixpath.join(paths["interactions"], "**", "*.parquet")])[0].metadata_list]
     checked = [m.path for m in new_files if run_id in posixpath.basename(m.path)] + carry.written
-    result.gate = run_gate(paths["interactions"], paths["manifest"], taxonomy, failed_dir=paths["failed"], only=checked)
+    result.gate = run_gate(paths["interactions"], paths["manifest"], taxonomy, failed_dir=paths["failed"], only=checked,
+                           touchpoints=sorted(adapters))
     if not result.gate.success:
         raise IngestError(f"quality gate failed for run {run_id}; the published data is unchanged. Failed: "
                           + "; ".join(result.gate.failures))

@@ -20,6 +20,8 @@ from transforms.schema import CHANNEL_TYPES, JOURNEY_PHASES, OUTCOMES, TOUCHPOIN
 from transforms.tagging import Taxonomy
 
 MAX_FAILED_SHARE = 0.05
+# Below this many records a failed share says little (1 of 3 is 33%): it is judged from here on.
+MIN_RECORDS_FOR_SHARE = 100
 GATE_COLUMNS = ["interaction_id", "customer_id", "occurred_at", "touchpoint", "channel_type", "outcome",
                 "journey_phase", "reason_code", "reason_confidence", "ces", "csat", "nps"]
 
@@ -32,7 +34,7 @@ class GateResult:
     rows: int = 0
 
 
-def _suite(gx, taxonomy: Taxonomy):
+def _suite(gx, taxonomy: Taxonomy, touchpoints: list[str]):
     E = gx.expectations
     reason_codes = [r.code for r in taxonomy.reasons] + ["unknown"]
     suite = gx.ExpectationSuite(name="interactions")
@@ -42,7 +44,7 @@ def _suite(gx, taxonomy: Taxonomy):
         E.ExpectColumnValuesToBeUnique(column="interaction_id"),
         E.ExpectColumnValuesToNotBeNull(column="customer_id"),
         E.ExpectColumnValuesToNotBeNull(column="occurred_at"),
-        E.ExpectColumnValuesToBeInSet(column="touchpoint", value_set=list(TOUCHPOINTS)),
+        E.ExpectColumnValuesToBeInSet(column="touchpoint", value_set=touchpoints),
         E.ExpectColumnValuesToBeInSet(column="channel_type", value_set=list(CHANNEL_TYPES)),
         E.ExpectColumnValuesToBeInSet(column="outcome", value_set=list(OUTCOMES)),
         E.ExpectColumnValuesToBeInSet(column="journey_phase", value_set=list(JOURNEY_PHASES)),
@@ -89,14 +91,14 @@ def check_manifest(manifest: dict, max_failed_share: float = MAX_FAILED_SHARE) -
         if f["read"] != f["good"] + f["failed"]:
             failures.append(f"manifest: {f['file']} read {f['read']} != good {f['good']} + failed {f['failed']}")
     totals = manifest["totals"]
-    if totals["read"] and totals["failed"] / totals["read"] > max_failed_share:
+    if totals["read"] >= MIN_RECORDS_FOR_SHARE and totals["failed"] / totals["read"] > max_failed_share:
         failures.append(f"manifest: {totals['failed']} of {totals['read']} records failed, over {max_failed_share:.0%}")
     return failures
 
 
 def run_gate(interactions_dir: str, manifest_path: str, taxonomy: Taxonomy,
              max_failed_share: float = MAX_FAILED_SHARE, failed_dir: str | None = None,
-             only: list[str] | None = None) -> GateResult:
+             only: list[str] | None = None, touchpoints: list[str] | None = None) -> GateResult:
     """Validate a run before publishing it.
 
     With `only`, the expectations run on those files (what this run wrote; carried files passed the
@@ -121,7 +123,7 @@ def run_gate(interactions_dir: str, manifest_path: str, taxonomy: Taxonomy,
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     asset = context.data_sources.add_pandas("cx").add_dataframe_asset("interactions")
     batch = asset.add_batch_definition_whole_dataframe("bucket")
-    suite = context.suites.add(_suite(gx, taxonomy))
+    suite = context.suites.add(_suite(gx, taxonomy, sorted(touchpoints or TOUCHPOINTS)))
     validation = context.validation_definitions.add(gx.ValidationDefinition(name="gate", data=batch, suite=suite))
     failed: dict[str, list] = {}
     rows = checked = 0

@@ -21,6 +21,16 @@ LINK_SCHEMA = pa.schema([("source_customer_ref", pa.string()), ("linked_ref", pa
 RESOLUTION_SCHEMA = pa.schema([("source_customer_ref", pa.string()), ("customer_id", pa.string())])
 
 
+def identity_links(records: pa.Table) -> pa.Table:
+    """Records -> their distinct links: (source_customer_ref, each of linked_refs, source_file)."""
+    linked = records["linked_refs"].combine_chunks()
+    parents = pc.list_parent_indices(linked)
+    links = pa.table({"source_customer_ref": records["source_customer_ref"].take(parents),
+                      "linked_ref": pc.list_flatten(linked),
+                      "source_file": records["source_file"].take(parents)})
+    return links.group_by(LINK_SCHEMA.names).aggregate([]).cast(LINK_SCHEMA) if links.num_rows else LINK_SCHEMA.empty_table()
+
+
 def resolve_links(links: pa.Table) -> pa.Table:
     """(source_customer_ref, linked_ref) pairs -> (source_customer_ref, customer_id) for every ref seen.
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -60,6 +61,8 @@ def parse_block(con: duckdb.DuckDBPyConnection, adapter: SourceAdapter, block: b
         con.unregister("frame")
         con.unregister("sideload")
     mapped = mapped.append_column("source_file", pa.array([source_file] * mapped.num_rows, pa.string()))
+    linked = mapped["linked_ref"] if "linked_ref" in mapped.column_names else pa.chunked_array([pa.nulls(mapped.num_rows, pa.string())])
+    mapped = mapped.append_column("linked_refs", linked_list(linked))
     mapped = validate(mapped, now)
     ok = pc.is_null(mapped["error_type"])
     good, redacted = redact_table(conform(mapped.filter(ok), PARSED_SCHEMA))
@@ -67,6 +70,19 @@ def parse_block(con: duckdb.DuckDBPyConnection, adapter: SourceAdapter, block: b
     failed, _ = redact_table(conform(mapped.filter(pc.invert(ok)), FAILED_SCHEMA), tuple(c for c in REDACTED_COLUMNS if c != "raw_payload"))
     failed, in_payloads = redact_table(failed, ("raw_payload",))
     return Parsed(good, failed, {t: redacted[t] + in_payloads[t] for t in PII_TYPES})
+
+
+def linked_list(linked: pa.ChunkedArray) -> pa.Array:
+    """An adapter's linked_ref column (one identifier, or a list of them, per record) as lists without nulls."""
+    linked = linked.combine_chunks()
+    if pa.types.is_list(linked.type):
+        values, parents = pc.list_flatten(linked), pc.list_parent_indices(linked)
+    else:
+        values, parents = linked.cast(pa.string()), pa.array(np.arange(len(linked)))
+    keep = pc.is_valid(values)
+    counts = np.bincount(parents.filter(keep).to_numpy(), minlength=len(linked))
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), values.filter(keep).cast(pa.string()))
 
 
 def failed_file(source_file: str, touchpoint: str | None, error_type: str, message: str, line: int = 1) -> pa.Table:

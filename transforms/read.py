@@ -9,15 +9,14 @@ import posixpath
 import zlib
 
 import apache_beam as beam
-import pyarrow as pa
 from apache_beam.metrics import Metrics
 
-from transforms.identity import LINK_SCHEMA
+from transforms.identity import identity_links
 from transforms.io import DEFAULT_CHUNK_BYTES, ChunkSpec, is_compressed, plan_chunks, read_chunk
 from transforms.parse import failed_file, parse_block
 from transforms.redact import PII_TYPES, pii_salt
 from transforms.sources import ADAPTERS
-from transforms.sources.base import connect
+from transforms.sources.base import SourceAdapter, connect
 
 FAILED = "failed"
 COUNTS = "counts"
@@ -53,18 +52,18 @@ class PlanChunks(beam.DoFn):
     A file in an unknown touchpoint folder, or one that cannot be opened, becomes one failed record.
     """
 
-    def __init__(self, input_root: str, chunk_bytes: int = DEFAULT_CHUNK_BYTES):
-        self.input_root = input_root
+    def __init__(self, input_root: str, adapters: dict[str, SourceAdapter], chunk_bytes: int = DEFAULT_CHUNK_BYTES):
+        self.input_root, self.adapters = input_root, adapters
         self.chunk_bytes = chunk_bytes
         self.files = Metrics.counter("ingest", "files")
 
     def process(self, path: str):
         touchpoint = touchpoint_of(path, self.input_root)
-        adapter = ADAPTERS.get(touchpoint or "")
+        adapter = self.adapters.get(touchpoint or "")
         if adapter is None:
             yield beam.pvalue.TaggedOutput(FAILED, failed_file(
                 path, touchpoint, "unknown_touchpoint",
-                f"no adapter for folder {touchpoint!r}; known: {', '.join(sorted(ADAPTERS))}"))
+                f"no adapter for folder {touchpoint!r}; known: {', '.join(sorted(self.adapters))}"))
             yield beam.pvalue.TaggedOutput(COUNTS, counts(path, read=1, failed=1))
             return
         self.files.inc()
@@ -88,7 +87,8 @@ class ParseChunk(beam.DoFn):
     gives one good row (web:m1) and one failed row (malformed_json, line 2).
     """
 
-    def __init__(self, chunk_bytes: int = DEFAULT_CHUNK_BYTES, salt: str | None = None):
+    def __init__(self, adapters: dict[str, SourceAdapter], chunk_bytes: int = DEFAULT_CHUNK_BYTES, salt: str | None = None):
+        self.adapters = adapters
         self.chunk_bytes = chunk_bytes
         self.salt = salt if salt is not None else pii_salt()[0]
         self.good_records = Metrics.counter("ingest", "good_records")
@@ -98,7 +98,7 @@ class ParseChunk(beam.DoFn):
         self.con = connect(self.salt)
 
     def process(self, spec: ChunkSpec):
-        adapter = ADAPTERS[spec.touchpoint]
+        adapter = self.adapters[spec.touchpoint]
         read = good = failed = 0
         redacted = dict.fromkeys(PII_TYPES, 0)
         line = spec.first_line
@@ -114,10 +114,9 @@ class ParseChunk(beam.DoFn):
                     redacted[token] += n
                 if parsed.good.num_rows:
                     yield parsed.good
-                    links = parsed.good.select(["source_customer_ref", "linked_ref", "source_file"]).filter(
-                        pa.compute.is_valid(parsed.good["linked_ref"]))
+                    links = identity_links(parsed.good)
                     if links.num_rows:
-                        yield beam.pvalue.TaggedOutput(LINKS, links.group_by(LINK_SCHEMA.names).aggregate([]).cast(LINK_SCHEMA))
+                        yield beam.pvalue.TaggedOutput(LINKS, links)
                 if parsed.failed.num_rows:
                     yield beam.pvalue.TaggedOutput(FAILED, parsed.failed)
         except Exception as exc:
@@ -152,13 +151,15 @@ class SumCounts(beam.CombineFn):
 
 
 @beam.ptransform_fn
-def ReadTouchpoints(pipeline_or_files, input_root: str, chunk_bytes: int = DEFAULT_CHUNK_BYTES, salt: str | None = None):
-    """Paths -> {'good', 'failed', 'counts', 'links'} PCollections."""
-    planned = pipeline_or_files | "PlanChunks" >> beam.ParDo(PlanChunks(input_root, chunk_bytes)).with_outputs(FAILED, COUNTS, main="chunks")
+def ReadTouchpoints(pipeline_or_files, input_root: str, chunk_bytes: int = DEFAULT_CHUNK_BYTES, salt: str | None = None,
+                    adapters: dict[str, SourceAdapter] | None = None):
+    """Paths -> {'good', 'failed', 'counts', 'links'} PCollections; `adapters` default to data/config/touchpoints.yml."""
+    adapters = ADAPTERS if adapters is None else adapters
+    planned = pipeline_or_files | "PlanChunks" >> beam.ParDo(PlanChunks(input_root, adapters, chunk_bytes)).with_outputs(FAILED, COUNTS, main="chunks")
     parsed = (
         planned.chunks
         | "SpreadChunks" >> beam.Reshuffle()
-        | "ParseChunks" >> beam.ParDo(ParseChunk(chunk_bytes, salt)).with_outputs(FAILED, COUNTS, LINKS, main="good")
+        | "ParseChunks" >> beam.ParDo(ParseChunk(adapters, chunk_bytes, salt)).with_outputs(FAILED, COUNTS, LINKS, main="good")
     )
     failed = (planned[FAILED], parsed[FAILED]) | "FlattenFailed" >> beam.Flatten()
     counted = (planned[COUNTS], parsed[COUNTS]) | "FlattenCounts" >> beam.Flatten()

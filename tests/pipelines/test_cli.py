@@ -89,3 +89,12 @@ def test_embeddings_tier_without_the_extra_is_one_line(capsys, tmp_path):
                            "--tiers", "rules,embeddings")
     assert code == 1 and err.startswith("cx: error: the embeddings tier needs the optional extra")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_broken_touchpoints_file_is_one_line(capsys, tmp_path):
+    (tmp_path / "raw" / "web").mkdir(parents=True)
+    (tmp_path / "raw" / "web" / "a.jsonl").write_text("{}\n")
+    (tmp_path / "t.yml").write_text("touchpoints:\n  web: nowhere:WEB\n")
+    code, _, err = run_cli(capsys, "ingest", "--input", str(tmp_path / "raw"), "--warehouse", str(tmp_path / "wh"),
+                           "--touchpoints", str(tmp_path / "t.yml"))
+    assert code == 1 and err.count("\n") == 1 and "touchpoints.web: cannot import nowhere" in err

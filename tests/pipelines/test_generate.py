@@ -23,7 +23,7 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
 def test_every_touchpoint_in_its_native_shape_with_planted_dirt(tmp_path):
     truth = generate(tmp_path, 300, seed=5, records_per_file=1000)
     folders = {name.split("/")[0] for name in truth["files"]}
-    assert folders == {"web", "app", "call_center", "email", "chat", "survey", "billing"}
+    assert folders == {"web", "app", "call_center", "email", "chat", "survey", "billing", "product", "social", "app_store", "ivr", "orders"}
     records = sum(f["records"] for f in truth["files"].values())
     malformed = sum(f["malformed"] for f in truth["files"].values())
     duplicates = sum(f["duplicates"] for f in truth["files"].values())
@@ -39,6 +39,15 @@ def test_every_touchpoint_in_its_native_shape_with_planted_dirt(tmp_path):
                for line in (tmp_path / "web" / "events-0001.jsonl").read_text().splitlines()[:400] if '"timestamp":"' in line}
     assert {"+05:30", "-05:00", "+02:00"} <= offsets  # mixed timezone offsets
     assert truth["planted"]["top_repeat_reason"] == "billing_confusion"
+    reviews = json.loads((tmp_path / "app_store" / "reviews-0001.json").read_text())
+    assert reviews["data"][0]["type"] == "customerReviews" and "rating" in reviews["data"][0]["attributes"]
+    flows = (tmp_path / "ivr" / "flows-0001.csv").read_text()
+    assert flows.startswith("CallId,CallerNumber,AccountNumber") and "AbandonedInQueue" in flows
+    orders = [json.loads(line) for line in (tmp_path / "orders" / "webhooks-0001.jsonl").read_text().splitlines() if line.endswith("}}")]
+    assert {"orders/create", "fulfillments/update", "orders/fulfilled"} <= {o.get("topic") for o in orders}
+    assert any(o.get("payload", {}).get("shipment_status") == "delayed" for o in orders)
+    product = (tmp_path / "product" / "export-0001.jsonl").read_text()
+    assert '"event_type":"Feature Used"' in product and '"error_message"' in product
 
 
 def test_memory_does_not_grow_with_customers(tmp_path):

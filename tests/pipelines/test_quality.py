@@ -59,9 +59,11 @@ def test_ids_repeated_across_groups_are_caught(tmp_path):
 
 
 def test_manifest_must_reconcile_and_failures_stay_rare():
-    files = [{"file": "a", "read": 10, "good": 9, "failed": 0}, {"file": "b", "read": 10, "good": 5, "failed": 5}]
-    problems = check_manifest({"files": files, "totals": {"read": 20, "good": 14, "failed": 5}})
-    assert problems == ["manifest: a read 10 != good 9 + failed 0", "manifest: 5 of 20 records failed, over 5%"]
+    files = [{"file": "a", "read": 100, "good": 99, "failed": 0}, {"file": "b", "read": 100, "good": 89, "failed": 11}]
+    problems = check_manifest({"files": files, "totals": {"read": 200, "good": 188, "failed": 11}})
+    assert problems == ["manifest: a read 100 != good 99 + failed 0", "manifest: 11 of 200 records failed, over 5%"]
+    small = [{"file": "c", "read": 3, "good": 2, "failed": 1}]  # too few records to judge a share
+    assert check_manifest({"files": small, "totals": {"read": 3, "good": 2, "failed": 1}}) == []
 
 
 def test_internal_errors_block_publishing(tmp_path):

@@ -1,11 +1,71 @@
-"""Touchpoint adapters, keyed by the folder name under the raw input (data/raw/<folder>/...)."""
+"""Touchpoint adapters, keyed by the folder name under the raw input (data/raw/<folder>/...).
+
+Which adapter reads which folder is configuration (data/config/touchpoints.yml): a folder name and
+the `module:ATTRIBUTE` of a SourceAdapter. `load_adapters` reads and checks it; errors name the file,
+the line and the entry.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+
+import yaml
 
 from transforms.sources.base import SourceAdapter
-from transforms.sources.contact_center import CALL_CENTER
-from transforms.sources.intercom import CHAT
-from transforms.sources.qualtrics import SURVEY
-from transforms.sources.segment import APP, WEB
-from transforms.sources.stripe import BILLING
-from transforms.sources.zendesk import EMAIL
 
-ADAPTERS: dict[str, SourceAdapter] = {a.name: a for a in (WEB, APP, CALL_CENTER, EMAIL, CHAT, SURVEY, BILLING)}
+DEFAULT_TOUCHPOINTS = Path(__file__).resolve().parents[2] / "data" / "config" / "touchpoints.yml"
+FOLDER = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class AdapterConfigError(ValueError):
+    """The touchpoints file cannot be used; the message names the file, line and entry."""
+
+
+def load_adapters(path: str | Path | None = None) -> dict[str, SourceAdapter]:
+    """Read a touchpoints file and import every adapter it names."""
+    path = Path(path) if path else DEFAULT_TOUCHPOINTS
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise AdapterConfigError(f"{path}: cannot read the touchpoints file ({exc.strerror or exc})") from None
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)  # where the broken part starts
+        where = f" line {mark.line + 1}:" if mark else ""
+        raise AdapterConfigError(f"{path}:{where} not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    entries = _mapping(root, "touchpoints") if root is not None else None
+    if entries is None:
+        raise AdapterConfigError(f"{path}: expected a 'touchpoints:' mapping of folder: module:ADAPTER")
+    adapters = {}
+    for key, value in entries:
+        where = f"{path}: line {key.start_mark.line + 1}: touchpoints.{key.value}"
+        if not FOLDER.match(str(key.value)):
+            raise AdapterConfigError(f"{where}: a folder name is lower case letters, digits and _")
+        spec = str(value.value) if isinstance(value, yaml.ScalarNode) else ""
+        module_name, _, attribute = spec.partition(":")
+        if not module_name or not attribute:
+            raise AdapterConfigError(f"{where}: expected 'python.module:ADAPTER', not {spec!r}")
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as exc:  # an adapter module that fails to import is the user's to fix
+            raise AdapterConfigError(f"{where}: cannot import {module_name} ({type(exc).__name__}: {exc})") from None
+        adapter = getattr(module, attribute, None)
+        if not isinstance(adapter, SourceAdapter):
+            raise AdapterConfigError(f"{where}: {spec} is not a SourceAdapter")
+        adapters[str(key.value)] = adapter
+    return adapters
+
+
+def _mapping(root: yaml.Node, key: str):
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    for k, v in root.value:
+        if k.value == key and isinstance(v, yaml.MappingNode):
+            return v.value
+    return None
+
+
+ADAPTERS: dict[str, SourceAdapter] = load_adapters()

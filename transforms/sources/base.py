@@ -38,7 +38,8 @@ MACROS = [
 
 # Columns every adapter query must return, beyond the canonical source fields.
 INTERNAL_COLUMNS = [
-    ("linked_ref", pa.string()),       # another identifier the same record ties to the customer
+    ("linked_refs", pa.list_(pa.string())),  # other identifiers the record ties to the customer (adapters
+                                             # return `linked_ref`: one identifier or a list of them)
     ("record_version", pa.int64()),    # higher supersedes lower for the same interaction_id
     ("error_type", pa.string()),
     ("error_message", pa.string()),

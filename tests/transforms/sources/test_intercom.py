@@ -33,7 +33,7 @@ def test_conversations_map_parts_to_wait_transfers_and_rating(tmp_path, con):
     assert chat["text"] == "does it work with Slack?"
     assert (chat["wait_seconds"], chat["handle_seconds"], chat["transfers"], chat["csat"]) == (60, 600, 1, 4)
     assert chat["agent_id"] == "adm-1" and chat["source_code"] == "closed"
-    assert chat["source_customer_ref"] == "account:C1" and chat["linked_ref"] == "intercom_contact:ic1"
+    assert chat["source_customer_ref"] == "account:C1" and chat["linked_refs"] == ["intercom_contact:ic1"]
     bot = rows["chat:9002"]
     assert bot["channel_type"] == "automated" and bot["source_customer_ref"] == "intercom_contact:ic9"
 

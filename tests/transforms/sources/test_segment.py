@@ -25,11 +25,11 @@ def test_segment_calls_map_to_canonical_records(tmp_path, con):
     assert page["interaction_type"] == "page_view"
     assert page["source_code"] == "/pricing"
     assert page["occurred_at"] == datetime(2026, 2, 10, 15, 22, 32, 831000, tzinfo=timezone.utc)
-    assert page["source_customer_ref"] == "anon:a1" and page["linked_ref"] is None
+    assert page["source_customer_ref"] == "anon:a1" and page["linked_refs"] == []
     assert page["source_line"] == 1
     assert '"locale":"en-US"' in page["attributes"] and "messageId" not in page["attributes"]
     assert track["interaction_type"] == "signed_up" and track["source_code"] == "Signed Up"
-    assert track["source_customer_ref"] == "account:C1" and track["linked_ref"] == "anon:a1"
+    assert track["source_customer_ref"] == "account:C1" and track["linked_refs"] == ["anon:a1"]
     assert identify["occurred_at"] == datetime(2026, 2, 10, 15, 30, tzinfo=timezone.utc)  # epoch milliseconds
     assert page["channel_type"] == "self_service"
 

@@ -18,7 +18,7 @@ def test_stripe_events_map_amounts_and_links(tmp_path, con):
     assert sorted(rows) == ["billing:evt_1", "billing:evt_2", "billing:evt_3"]
     assert rows["billing:evt_1"]["interaction_type"] == "customer_created"
     assert rows["billing:evt_1"]["source_customer_ref"] == "stripe:cus_1"
-    assert rows["billing:evt_1"]["linked_ref"] == "account:C1"
+    assert rows["billing:evt_1"]["linked_refs"] == ["account:C1"]
     assert rows["billing:evt_2"]["amount"] == Decimal("49.00")
     assert rows["billing:evt_2"]["currency"] == "usd"
     assert rows["billing:evt_3"]["interaction_type"] == "refund_issued"
