@@ -82,6 +82,12 @@ CALL_REASON_CODES = {
     "plan_change": "PLAN-CHANGE", "cancel_request": "CANCEL", "refund_request": "REFUND",
     "account_update": "ACCOUNT-UPDATE",
 }
+# Merge traps for identity stitching: every HOUSEHOLD_EVERY-th customer shares a phone with the one
+# before; agents open a share of tickets with a placeholder address instead of the customer's.
+HOUSEHOLD_EVERY = 50
+PLACEHOLDER_SHARE = 0.1
+PLACEHOLDER_EMAIL = "noemail@callcentre.invalid"
+
 # Share of verbatims in which the customer gives away personal data (the redaction step must catch all).
 PII_RATE = 0.04
 PII_SENTENCES = {
@@ -257,6 +263,9 @@ class Generator:
         self.recent = {name: [] for name in ("web", "billing", "call_center", "orders")}
         self.ticket_seq = 0
         self.ivr_seq = 0
+        self.previous_phone = ""
+        self.shared_phones: list[list[str]] = []
+        self.placeholder_tickets = 0
         self.pii: list[dict] = []
         self.call_seq = 0
 
@@ -407,7 +416,11 @@ class Generator:
                 "group_id": rng.choice([1001, 1002]), "tags": [reason.split("_")[0]],
                 "via": {"channel": "email"}, "satisfaction_rating": {"score": "unoffered"},
             }
-            user = {"id": user_id, "email": f"customer{customer_index}@example.net", "external_id": account}
+            user = {"id": user_id, "email": f"customer{customer_index}@mail.cxdemo.net", "external_id": account}
+            if self.side.random() < PLACEHOLDER_SHARE:  # merge trap: an agent opened it with a placeholder address
+                self.placeholder_tickets += 1
+                user = {"id": 380_000_000_000 + self.ticket_seq, "email": PLACEHOLDER_EMAIL}
+                ticket["requester_id"] = user["id"]
             intact = self._emit(rng, "email", (ticket, user))
             # Zendesk's incremental export sends the ticket again each time it changes; the later
             # version supersedes the first, which then counts as a duplicate.
@@ -438,12 +451,12 @@ class Generator:
 
     # ---- touchpoints drawn from the customer's side stream (self.side), so the others stay as they were
 
-    def _ivr(self, ts, account, phone, reason, outcome, queue_seconds):
+    def _ivr(self, ts, account, phone, reason, outcome, queue_seconds, account_entered: float = 0.7):
         side = self.side
         self.ivr_seq += 1
         offset = side.choice(OFFSETS)
         node = {"Transferred": "queue-agent", "AbandonedInQueue": "queue-agent", "SelfServed": "self-service"}.get(outcome, "menu")
-        row = [f"{self.seed:x}-ivr-{self.ivr_seq:09d}", phone, account if side.random() < 0.7 else "", iso(ts, offset),
+        row = [f"{self.seed:x}-ivr-{self.ivr_seq:09d}", phone, account if side.random() < account_entered else "", iso(ts, offset),
                iso(ts + timedelta(seconds=queue_seconds + 60), offset), MENU_PATHS.get(reason, "general>agent"), node, outcome,
                queue_seconds]
         self._emit(side, "ivr", row)
@@ -521,6 +534,12 @@ class Generator:
         account = f"C{index:07d}"
         anon = self._uid(rng)
         phone = "+1555" + f"{rng.randint(0, 9999999):07d}"
+        if index % HOUSEHOLD_EVERY == 1:  # merge trap: this customer shares the previous one's household phone
+            phone = self.previous_phone
+            self.shared_phones.append([f"C{index - 1:07d}", account])
+            for holder in (f"C{index - 1:07d}", account):
+                self._ivr(START + timedelta(days=self.side.uniform(0, 150)), holder, phone, "billing_confusion", "Transferred", 30, 1.0)
+        self.previous_phone = phone
         stripe_customer = "cus_" + self._uid(rng)[:14]
         ts = START + timedelta(days=rng.uniform(0, 150), seconds=rng.randint(0, 86399))
         phase, identified, subscribed = 0, False, False
@@ -645,6 +664,8 @@ class Generator:
             },
             "files": files,
             "pii": self.pii,
+            "identity_traps": {"shared_phone_accounts": self.shared_phones, "placeholder_email": PLACEHOLDER_EMAIL,
+                               "placeholder_tickets": self.placeholder_tickets},
         }
         (self.out / "_truth.json").write_text(json.dumps(truth, indent=2))
         return truth

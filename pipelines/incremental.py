@@ -34,7 +34,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.dedup import drop_losers
-from transforms.identity import LINK_SCHEMA, stitch
+from transforms.identity import LINK_SCHEMA, IdentityConfig, stitch
 from transforms.schema import INTERACTION_SCHEMA, conform
 from transforms.write import write_parquet
 
@@ -171,7 +171,7 @@ class CarryResult:
 
 
 def carry_forward(previous: Path, run_dir: Path, superseded: pa.Table, removed: set[str],
-                  resolution: pa.Table, run_id: str) -> CarryResult:
+                  resolution: pa.Table, run_id: str, identity: IdentityConfig | None = None) -> CarryResult:
     """Bring the published run's interactions and failed records into `run_dir`.
 
     A file with no superseded row, no row from a removed file and no customer whose id changed is
@@ -181,9 +181,9 @@ def carry_forward(previous: Path, run_dir: Path, superseded: pa.Table, removed: 
     removed_files = pa.array(sorted(removed), pa.string())
     for path in sorted((previous / "interactions").rglob("*.parquet")):
         target = run_dir / path.relative_to(previous)
-        table = pq.read_table(path, columns=["source_file", "source_line", "source_customer_ref", "customer_id"])
+        table = pq.read_table(path, columns=["interaction_id", "source_file", "source_line", "source_customer_ref", "customer_id"])
         keep = pc.invert(pc.is_in(table["source_file"], removed_files))
-        restitched = stitch(table.select(["source_customer_ref"]), resolution)["customer_id"]
+        restitched = stitch(table.select(["source_customer_ref", "interaction_id"]), resolution, identity)["customer_id"]
         changed = pc.not_equal(restitched, table["customer_id"])
         touched = (superseded.num_rows and drop_losers(table, superseded).num_rows < table.num_rows) \
             or not pc.all(keep).as_py() or pc.any(changed).as_py()
@@ -194,7 +194,7 @@ def carry_forward(previous: Path, run_dir: Path, superseded: pa.Table, removed: 
         full = pq.read_table(path, schema=INTERACTION_SCHEMA)
         kept = drop_losers(full.filter(keep), superseded)
         result.rows_dropped += full.num_rows - kept.num_rows
-        restitched = stitch(kept.drop_columns(["customer_id"]), resolution)
+        restitched = stitch(kept.drop_columns(["customer_id"]), resolution, identity)
         moved = pc.not_equal(restitched["customer_id"], kept["customer_id"])
         result.rows_restitched += pc.sum(moved).as_py() or 0
         run_ids = pc.if_else(moved, pa.scalar(run_id), restitched["run_id"])

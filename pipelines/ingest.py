@@ -46,7 +46,16 @@ from pipelines.options import IngestOptions
 from pipelines.publish import current_run, publish
 from pipelines.quality import GateResult, run_gate
 from transforms.dedup import LOSER_SCHEMA
-from transforms.identity import LINK_SCHEMA, CollectTables, resolve_links
+from transforms.identity import (
+    LINK_SCHEMA,
+    CollectTables,
+    IdentityConfig,
+    IdentityConfigError,
+    Resolved,
+    load_identity,
+    resolve_identities,
+    resolve_links,
+)
 from transforms.read import COUNT_FIELDS, ReadTouchpoints, SumCounts, estimated_raw_bytes, list_input_files, touchpoint_of
 from transforms.redact import PII_TYPES, SALT_ENV, pii_salt
 from transforms.schema import FAILED_SCHEMA
@@ -120,6 +129,12 @@ def write_manifest(rows, path: str, run_id: str, input_root: str, started_at: st
         handle.write(json.dumps(manifest, indent=2).encode())
 
 
+def write_identity_report(resolved: Resolved, path: str) -> None:
+    """identity_report.json: identifiers, customers, blocked links, hubs cut off, the largest customers."""
+    with FileSystems.create(path) as handle:
+        handle.write(json.dumps(resolved.report, indent=2).encode())
+
+
 def bucket_count(options: IngestOptions, files: list[tuple[str, int]]) -> int:
     """Explicit --buckets, else one per --bucket_mb of (uncompressed) input: the number of id buckets
     for dedup and of day groups for writing."""
@@ -136,20 +151,23 @@ class Carried:
     links: pa.Table
 
 
-def build(pipeline: beam.Pipeline, files: list[str], options: IngestOptions, adapters: dict, taxonomy, run_id: str,
+def build(pipeline: beam.Pipeline, files: list[str], options: IngestOptions, adapters: dict, identity: IdentityConfig,
+          taxonomy, run_id: str,
           started: datetime, buckets: int, key_buckets: int, tiers: tuple[str, ...], carried: Carried) -> None:
     """Wire the job: the logic lives in transforms/, this only connects the steps."""
     paths = run_paths(options.output, run_id)
     chunk_bytes = int(options.chunk_mb * 1024 * 1024)
     salt, demo_salt = pii_salt()
-    parsed = pipeline | "ListFiles" >> beam.Create(files) | "ReadTouchpoints" >> ReadTouchpoints(options.input, chunk_bytes, salt, adapters)
+    parsed = pipeline | "ListFiles" >> beam.Create(files) | "ReadTouchpoints" >> ReadTouchpoints(options.input, chunk_bytes, salt, adapters, identity)
     links = (
         (parsed["links"], pipeline | "PublishedLinks" >> beam.Create([carried.links]))
         | "FlattenLinks" >> beam.Flatten()
         | "CollectLinks" >> beam.CombineGlobally(CollectTables(LINK_SCHEMA))
     )
     _ = links | "WriteLinks" >> beam.Map(write_parquet, paths["links"])
-    resolution = links | "ResolveIdentities" >> beam.Map(resolve_links)
+    resolved = links | "ResolveIdentities" >> beam.Map(resolve_identities, identity)
+    resolution = resolved | "Resolution" >> beam.Map(lambda r: r.resolution)
+    _ = resolved | "WriteIdentityReport" >> beam.Map(write_identity_report, paths["identity_report"])
     staged = parsed["good"] | "StageChunks" >> beam.ParDo(StageChunk(paths["stage"], key_buckets, buckets)).with_outputs(KEYS, main="records")
     found = (
         (staged[KEYS], pipeline | "PublishedKeys" >> beam.Create(carried.keys))
@@ -167,10 +185,10 @@ def build(pipeline: beam.Pipeline, files: list[str], options: IngestOptions, ada
     side_inputs = (beam.pvalue.AsSingleton(losers), beam.pvalue.AsSingleton(resolution))
     if "embeddings" not in tiers:
         _ = grouped | "DropStitchTagWrite" >> beam.ParDo(
-            ProcessGroup(taxonomy, paths["interactions"], run_id, started, tiers), *side_inputs)
+            ProcessGroup(taxonomy, paths["interactions"], run_id, started, tiers, identity=identity), *side_inputs)
     else:
         held = grouped | "DropStitchTag" >> beam.ParDo(
-            ProcessGroup(taxonomy, paths["interactions"], run_id, started, tiers, posixpath.join(paths["stage"], "tagged")),
+            ProcessGroup(taxonomy, paths["interactions"], run_id, started, tiers, posixpath.join(paths["stage"], "tagged"), identity),
             *side_inputs).with_outputs(UNSURE, main="tagged")
         _ = {"tagged": held.tagged, "unsure": held[UNSURE]} | "Embeddings" >> TagOpenTextsWithEmbeddings(taxonomy, paths["interactions"], run_id)
     _ = parsed["failed"] | "WriteFailed" >> beam.ParDo(WriteFailed(paths["failed"]))
@@ -206,6 +224,10 @@ def run(argv: list[str] | None = None) -> IngestResult:
         adapters = load_adapters(options.touchpoints)
     except AdapterConfigError as exc:
         raise IngestError(f"touchpoints: {exc}") from None
+    try:
+        identity = load_identity(options.identity)
+    except IdentityConfigError as exc:
+        raise IngestError(f"identity: {exc}") from None
     tiers = tuple(t.strip() for t in options.tiers.split(",") if t.strip())
     if not tiers or set(tiers) - set(TIERS):
         raise IngestError(f"--tiers takes a comma-separated choice of {', '.join(TIERS)}, not {options.tiers!r}")
@@ -241,20 +263,22 @@ def run(argv: list[str] | None = None) -> IngestResult:
     carried = Carried(stage_published_keys(previous_dir, plan.removed, key_buckets, paths["stage"]),
                       carried_links(previous_dir, plan.removed))
     with beam.Pipeline(options=pipeline_options) as pipeline:
-        build(pipeline, plan.read, options, adapters, taxonomy, run_id, started, buckets, key_buckets, tiers, carried)
+        build(pipeline, plan.read, options, adapters, identity, taxonomy, run_id, started, buckets, key_buckets, tiers, carried)
     superseded_path = posixpath.join(paths["stage"], SUPERSEDED_FILE)
     superseded = pq.read_table(superseded_path) if FileSystems.exists(superseded_path) else LOSER_SCHEMA.empty_table()
     if FileSystems.exists(paths["stage"]):
         FileSystems.delete([paths["stage"]])
     carry = CarryResult()
     if previous is not None:
-        resolution = resolve_links(pq.read_table(paths["links"]))
-        carry = carry_forward(previous, Path(paths["run"]), superseded, plan.removed, resolution, run_id)
+        resolution = resolve_links(pq.read_table(paths["links"]), identity)
+        carry = carry_forward(previous, Path(paths["run"]), superseded, plan.removed, resolution, run_id, identity)
     failed_written = FileSystems.match([posixpath.join(paths["failed"], "*.parquet")])[0].metadata_list
     if not failed_written:  # readers expect the folder to hold a (possibly empty) table
         write_parquet(FAILED_SCHEMA.empty_table(), posixpath.join(paths["failed"], "part-empty.parquet"))
     with FileSystems.open(paths["manifest"]) as handle:
         manifest = json.loads(handle.read())
+    with FileSystems.open(paths["identity_report"]) as handle:
+        manifest["identity"] = json.loads(handle.read())
     manifest["incremental"] = {
         "previous_run": previous.name if previous else None, "files_read": len(plan.read),
         "files_unchanged": len(plan.unchanged), "files_removed": sorted(plan.removed - set(plan.read)),

@@ -14,6 +14,8 @@ class IngestOptions(PipelineOptions):
                             help="Lake root: runs/<run_id>/ holds each run; 'current' points at the published one.")
         parser.add_argument("--touchpoints", default=None,
                             help="YAML mapping input folders to adapters (default: data/config/touchpoints.yml).")
+        parser.add_argument("--identity", default=None,
+                            help="Identity stitching guards: blocked values and per-type limits (default: data/config/identity.yml).")
         parser.add_argument("--taxonomy", default=None,
                             help="Folder with reasons.yml, outcomes.yml and phases.yml (default: the shipped taxonomy).")
         parser.add_argument("--chunk_mb", type=float, default=8.0,

@@ -43,7 +43,7 @@ def collect(duckdb_path: Path, manifest: dict) -> dict:
             result = con.execute(query)
             names = [d[0] for d in result.description]
             return [dict(zip(names, r)) for r in result.fetchall()]
-        return {"touchpoints": dict(sorted(per_touchpoint.items())), "totals": manifest["totals"],
+        return {"touchpoints": dict(sorted(per_touchpoint.items())), "totals": manifest["totals"], "manifest": manifest,
                 "root_causes": rows(TOP_ROOT_CAUSES), "effort": rows(EFFORT_PER_PHASE)}
     finally:
         con.close()
@@ -66,6 +66,8 @@ def render(console: Console, figures: dict, duckdb_path: Path, exports_dir: Path
     t = figures["totals"]
     ingest.add_row("total", "", *(f"{t[k]:,}" for k in ("read", "good", "failed", "duplicates", "written")), style="bold")
     console.print(ingest)
+    for line in _notes(figures["manifest"]):
+        console.print(line, highlight=False)
 
     causes = Table(title="Top 5 root causes (by impact score)")
     for column in ("reason", "phase", "touchpoint", "contacts", "unresolved", "repeat", "CES", "impact"):
@@ -90,6 +92,26 @@ def render(console: Console, figures: dict, duckdb_path: Path, exports_dir: Path
     query = "select reason_code, journey_phase, touchpoint, contacts, impact_score from root_causes order by impact_score desc limit 10"
     console.print("Query it:", style="bold")
     console.print(f"  .venv/bin/cx query \"{query}\"", soft_wrap=True, highlight=False, markup=False)
+
+
+def _notes(manifest: dict) -> list[str]:
+    """One line each on identity stitching, redaction and what an incremental run carried over."""
+    notes = []
+    identity = manifest.get("identity")
+    if identity:
+        largest = identity["largest"][0]["identifiers"] if identity["largest"] else 0
+        notes.append(f"Identity: {identity['identifiers']:,} identifiers -> {identity['customers']:,} customers; "
+                     f"{len(identity['hubs'])} shared identifiers (hubs) cut off, {identity['blocked_links']:,} links to "
+                     f"blocked values dropped; largest customer {largest} identifiers (identity_report.json)")
+    redacted = manifest.get("redacted")
+    if redacted:
+        notes.append("PII redacted: " + ", ".join(f"{k.lower()} {v:,}" for k, v in redacted.items())
+                     + (" (demo salt: set CX_PII_SALT for real data)" if manifest.get("pii_salt") == "demo" else ""))
+    incremental = manifest.get("incremental")
+    if incremental and incremental.get("previous_run"):
+        notes.append(f"Incremental: {incremental['files_read']} files read, {incremental['files_unchanged']} unchanged; "
+                     f"{incremental['superseded']} records superseded, {incremental['rows_restitched']} re-stitched")
+    return notes
 
 
 def render_evaluation(console: Console, result: dict) -> None:

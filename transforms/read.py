@@ -11,7 +11,7 @@ import zlib
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from transforms.identity import identity_links
+from transforms.identity import IdentityConfig, identity_links
 from transforms.io import DEFAULT_CHUNK_BYTES, ChunkSpec, is_compressed, plan_chunks, read_chunk
 from transforms.parse import failed_file, parse_block
 from transforms.redact import PII_TYPES, pii_salt
@@ -87,15 +87,16 @@ class ParseChunk(beam.DoFn):
     gives one good row (web:m1) and one failed row (malformed_json, line 2).
     """
 
-    def __init__(self, adapters: dict[str, SourceAdapter], chunk_bytes: int = DEFAULT_CHUNK_BYTES, salt: str | None = None):
-        self.adapters = adapters
+    def __init__(self, adapters: dict[str, SourceAdapter], chunk_bytes: int = DEFAULT_CHUNK_BYTES, salt: str | None = None,
+                 identity: IdentityConfig | None = None):
+        self.adapters, self.identity = adapters, identity
         self.chunk_bytes = chunk_bytes
         self.salt = salt if salt is not None else pii_salt()[0]
         self.good_records = Metrics.counter("ingest", "good_records")
         self.failed_records = Metrics.counter("ingest", "failed_records")
 
     def setup(self):
-        self.con = connect(self.salt)
+        self.con = connect(self.salt, self.identity)
 
     def process(self, spec: ChunkSpec):
         adapter = self.adapters[spec.touchpoint]
@@ -152,14 +153,14 @@ class SumCounts(beam.CombineFn):
 
 @beam.ptransform_fn
 def ReadTouchpoints(pipeline_or_files, input_root: str, chunk_bytes: int = DEFAULT_CHUNK_BYTES, salt: str | None = None,
-                    adapters: dict[str, SourceAdapter] | None = None):
+                    adapters: dict[str, SourceAdapter] | None = None, identity: IdentityConfig | None = None):
     """Paths -> {'good', 'failed', 'counts', 'links'} PCollections; `adapters` default to data/config/touchpoints.yml."""
     adapters = ADAPTERS if adapters is None else adapters
     planned = pipeline_or_files | "PlanChunks" >> beam.ParDo(PlanChunks(input_root, adapters, chunk_bytes)).with_outputs(FAILED, COUNTS, main="chunks")
     parsed = (
         planned.chunks
         | "SpreadChunks" >> beam.Reshuffle()
-        | "ParseChunks" >> beam.ParDo(ParseChunk(adapters, chunk_bytes, salt)).with_outputs(FAILED, COUNTS, LINKS, main="good")
+        | "ParseChunks" >> beam.ParDo(ParseChunk(adapters, chunk_bytes, salt, identity)).with_outputs(FAILED, COUNTS, LINKS, main="good")
     )
     failed = (planned[FAILED], parsed[FAILED]) | "FlattenFailed" >> beam.Flatten()
     counted = (planned[COUNTS], parsed[COUNTS]) | "FlattenCounts" >> beam.Flatten()

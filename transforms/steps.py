@@ -22,7 +22,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindows
 
 from transforms.dedup import KEY_COLUMNS, LOSER_SCHEMA, assign, drop_losers, duplicates_per_file, rank_copies, split
-from transforms.identity import stitch
+from transforms.identity import IdentityConfig, stitch
 from transforms.read import counts
 from transforms.schema import SCHEMA_VERSION, UTC_TIMESTAMP
 from transforms.sources.base import connect
@@ -136,8 +136,9 @@ class ProcessGroup(beam.DoFn):
     """
 
     def __init__(self, taxonomy: Taxonomy, root: str, run_id: str, ingested_at: datetime,
-                 tiers: tuple[str, ...] = DEFAULT_TIERS, hold_root: str | None = None):
+                 tiers: tuple[str, ...] = DEFAULT_TIERS, hold_root: str | None = None, identity: IdentityConfig | None = None):
         self.taxonomy, self.root, self.run_id, self.ingested_at = taxonomy, root, run_id, ingested_at
+        self.identity = identity
         self.tiers = tuple(t for t in tiers if t != "embeddings")
         self.hold_root = hold_root
         self.written = Metrics.counter("ingest", "written_records")
@@ -148,7 +149,7 @@ class ProcessGroup(beam.DoFn):
     def process(self, element, losers: pa.Table, resolution: pa.Table):
         group, paths = element
         kept = drop_losers(read_arrow(sorted(paths)), losers)
-        tagged = self.tagger.tag(stitch(kept, resolution))
+        tagged = self.tagger.tag(stitch(kept, resolution, self.identity))
         n = tagged.num_rows
         tagged = (tagged.append_column("schema_version", pa.array([SCHEMA_VERSION] * n, pa.string()))
                   .append_column("ingested_at", pa.array([self.ingested_at] * n, UTC_TIMESTAMP))
@@ -233,4 +234,5 @@ def run_paths(output: str, run_id: str) -> dict[str, str]:
         "stage": posixpath.join(run_dir, "_stage"),
         "keys": posixpath.join(run_dir, "keys"),
         "links": posixpath.join(run_dir, "links.parquet"),
+        "identity_report": posixpath.join(run_dir, "identity_report.json"),
     }

@@ -153,3 +153,28 @@ def test_no_planted_pii_survives_in_the_lake_or_the_warehouse(world):
     for kind in {p["type"] for p in planted}:
         assert manifest["redacted"][kind] >= sum(p["type"] == kind for p in planted), kind
     assert manifest["pii_salt"] == "demo"
+
+
+def test_merge_traps_do_not_collapse_customers(world):
+    import json
+
+    traps = world["truth"]["identity_traps"]
+    pairs = traps["shared_phone_accounts"]
+    assert len(pairs) >= 10 and traps["placeholder_tickets"] >= 10
+    run_dir = current_run(world["lake"])
+    rows = ds.dataset(run_dir / "interactions", format="parquet", partitioning="hive").to_table(
+        columns=["customer_id", "source_customer_ref"]).to_pylist()
+    accounts: dict[str, set] = {}
+    for r in rows:
+        if r["source_customer_ref"].startswith("account:"):
+            accounts.setdefault(r["customer_id"], set()).add(r["source_customer_ref"])
+    assert max(len(a) for a in accounts.values()) == 1  # no customer holds two accounts
+    customer_of = {r["source_customer_ref"]: r["customer_id"] for r in rows}
+    for first, second in pairs:  # both called from the same phone and gave their account number
+        assert customer_of[f"account:{first}"] == first and customer_of[f"account:{second}"] == second
+    placeholder_users = {r["source_customer_ref"]: r["customer_id"] for r in rows if r["source_customer_ref"].startswith("zendesk_user:38")}
+    assert len(placeholder_users) >= 10 and len(set(placeholder_users.values())) == len(placeholder_users)
+    report = json.loads((run_dir / "identity_report.json").read_text())
+    phone_hubs = [h for h in report["hubs"] if h["ref"].startswith("phone:")]
+    assert len(phone_hubs) >= min(len(pairs), 20) and report["blocked_links"] >= traps["placeholder_tickets"]
+    assert report["over_limit"] == 0 and report["largest"][0]["by_type"].get("account", 0) <= 1

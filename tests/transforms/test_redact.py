@@ -67,7 +67,13 @@ def test_parse_redacts_good_and_failed_records_alike():
 
 
 def test_identifiers_are_hashed_with_the_salt():
-    first = connect("salt-a").execute("select cx_pii_hash('jo@example.org')").fetchone()[0]
-    again = connect("salt-a").execute("select cx_pii_hash('jo@example.org')").fetchone()[0]
-    other = connect("salt-b").execute("select cx_pii_hash('jo@example.org')").fetchone()[0]
-    assert first == again != other and len(first) == 32 and "example" not in first
+    first = connect("salt-a").execute("select cx_pii_hash('jo@mail.cxdemo.net')").fetchone()[0]
+    again = connect("salt-a").execute("select cx_pii_hash('jo@mail.cxdemo.net')").fetchone()[0]
+    other = connect("salt-b").execute("select cx_pii_hash('jo@mail.cxdemo.net')").fetchone()[0]
+    assert first == again != other and len(first) == 32 and "cxdemo" not in first
+
+
+def test_blocked_identifiers_hash_to_a_marker_not_a_value():
+    con = connect("salt-a")
+    assert con.execute("select cx_pii_hash('noemail@callcentre.invalid'), cx_pii_hash(' 0000000 '), cx_pii_hash(null)").fetchone() == \
+        ("blocked", "blocked", None)

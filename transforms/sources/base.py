@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
+from transforms.identity import IdentityConfig, load_identity
 from transforms.io import RAW_PAYLOAD_LIMIT
 from transforms.redact import pii_salt
 
@@ -34,6 +35,8 @@ MACROS = [
          when regexp_full_match(v, '-?[0-9]+(\\.[0-9]+)?') then cx_epoch(v)
          when regexp_matches(v, '(Z|[+-][0-9]{2}:?[0-9]{2})$') then try_cast(v as timestamptz)
          end""",
+    # A phone number as digits and a leading '+', however it was written: the form identities hash.
+    "create or replace macro cx_phone(v) as nullif(regexp_replace(v, '[^0-9+]', '', 'g'), '')",
 ]
 
 # Columns every adapter query must return, beyond the canonical source fields.
@@ -149,16 +152,21 @@ from checked
 """
 
 
-def connect(salt: str | None = None) -> duckdb.DuckDBPyConnection:
+def connect(salt: str | None = None, identity: IdentityConfig | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with the macros adapters use.
 
     `cx_pii_hash(v)` turns a personal identifier (an email, a phone number) into a salted SHA-256, so
-    identities can be stitched on it without the value being stored; the salt defaults to pii_salt()."""
+    identities can be stitched on it without the value being stored; the salt defaults to pii_salt().
+    A value the identity configuration blocks (a placeholder address, 0000000) hashes to 'blocked'."""
     con = duckdb.connect()
     for statement in MACROS:
         con.execute(statement)
     quoted = (salt if salt is not None else pii_salt()[0]).replace("'", "''")
-    con.execute(f"create or replace macro cx_pii_hash(v) as left(sha256('{quoted}' || v), 32)")
+    blocked = (identity or load_identity()).blocked_regex.replace("'", "''")
+    con.execute(f"""create or replace macro cx_pii_hash(v) as case
+        when v is null then null
+        when regexp_matches(lower(trim(v)), '{blocked}') then 'blocked'
+        else left(sha256('{quoted}' || v), 32) end""")
     return con
 
 

@@ -5,6 +5,7 @@
 
 The column names follow the common report layout (Amazon Connect's contact search export uses the
 same fields). The disposition code decides the outcome; the agent-selected reason code the reason.
+The caller's number is kept only as a salted hash, linked to the account.
 """
 
 from transforms.sources.base import Check, SourceAdapter, integer, required, timestamp
@@ -13,7 +14,7 @@ CALL_CENTER = SourceAdapter(
     name="call_center",
     framing="csv",
     required_columns=("ContactId", "InitiationTimestamp"),
-    consumed=("ContactId", "CustomerAccount", "InitiationTimestamp", "AgentId", "AgentTeam", "WaitSeconds",
+    consumed=("ContactId", "CustomerAccount", "CallerPhone", "InitiationTimestamp", "AgentId", "AgentTeam", "WaitSeconds",
               "HandleSeconds", "Transfers", "ReasonCode", "DispositionCode", "CustomerStatement"),
     fields="""
         nullif("col_ContactId", '') as _id,
@@ -25,7 +26,7 @@ CALL_CENTER = SourceAdapter(
         'call' as interaction_type,
         cx_ts_zoned(nullif("col_InitiationTimestamp", '')) as occurred_at,
         'account:' || nullif("col_CustomerAccount", '') as source_customer_ref,
-        null::varchar as linked_ref,
+        'phone:' || cx_pii_hash(cx_phone("col_CallerPhone")) as linked_ref,
         'call_center:' || nullif("col_ContactId", '') as case_id,
         nullif("col_CustomerStatement", '') as text,
         nullif("col_DispositionCode", '') as source_code,

@@ -19,7 +19,7 @@ IVR = SourceAdapter(
         nullif("col_CallId", '') as _id,
         nullif("col_StartTimestamp", '') as _ts,
         "col_QueueSeconds" as _queue,
-        nullif(regexp_replace("col_CallerNumber", '[^0-9+]', '', 'g'), '') as _phone,
+        cx_phone("col_CallerNumber") as _phone,
         'ivr:' || nullif("col_CallId", '') as interaction_id,
         'ivr' as touchpoint,
         'automated' as channel_type,

@@ -3,7 +3,7 @@
 Each ticket is one interaction (its description is the customer verbatim; status is the source code).
 The incremental export sends a ticket again whenever it changes: the version with the latest
 updated_at supersedes the others. Side-loaded users (include=users) link requester_id to the
-account through the user's external_id.
+account through the user's external_id, and to the user's email address (kept only as a salted hash).
 """
 
 from transforms.sources.base import SourceAdapter, integer, required, timestamp
@@ -14,7 +14,8 @@ EMAIL = SourceAdapter(
     record_key="tickets",
     sideload_key="users",
     sideload_sql="""left join (
-        select distinct on (raw::json->>'$.id') raw::json->>'$.id' as user_id, raw::json->>'$.external_id' as external_id
+        select distinct on (raw::json->>'$.id') raw::json->>'$.id' as user_id, raw::json->>'$.external_id' as external_id,
+            raw::json->>'$.email' as email
         from sideload where json_valid(raw)
     ) users on users.user_id = unpacked._requester""",
     consumed=("id", "created_at", "updated_at", "description", "status", "requester_id", "assignee_id", "group_id"),
@@ -29,7 +30,8 @@ EMAIL = SourceAdapter(
         cx_ts_zoned(_created) as occurred_at,
         case when users.external_id is not null then 'account:' || users.external_id
              else 'zendesk_user:' || _requester end as source_customer_ref,
-        case when users.external_id is not null then 'zendesk_user:' || _requester end as linked_ref,
+        list_filter([case when users.external_id is not null then 'zendesk_user:' || _requester end,
+                     'email:' || cx_pii_hash(lower(trim(users.email)))], lambda x: x is not null) as linked_ref,
         'email:' || _id as case_id,
         coalesce(_description, _subject) as text,
         _status as source_code,

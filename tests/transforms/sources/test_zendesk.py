@@ -25,7 +25,7 @@ def test_tickets_map_and_link_requesters_through_side_loaded_users(tmp_path, con
     assert [(r["interaction_id"], r["source_line"], r["source_code"]) for r in rows] == [
         ("email:101", 1, "new"), ("email:101", 2, "solved"), ("email:104", 5, "new")]
     first = rows[0]
-    assert first["source_customer_ref"] == "account:C1" and first["linked_refs"] == ["zendesk_user:360001"]
+    assert first["source_customer_ref"] == "account:C1" and first["linked_refs"] == ["zendesk_user:360001", "email:blocked"]  # example.net is a test domain
     assert first["text"] == "I was charged twice" and first["source_reason"] == "billing"
     assert first["agent_id"] == "77" and first["team"] == "5"
     assert rows[1]["record_version"] > rows[0]["record_version"]  # the later update supersedes
