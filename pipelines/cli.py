@@ -205,6 +205,52 @@ def run(input_dir: str, customers: int, seed: int, regenerate: bool, warehouse: 
     render(console, collect(built.duckdb_path, result.manifest), built.duckdb_path, built.exports_dir, seconds)
 
 
+@cli.command(help="Read the files behind failed records again, with the adapters and configuration as they are now; "
+                  "what a file gave before is replaced, so replaying twice adds nothing.")
+@click.option("--input", "input_dir", type=click.Path(file_okay=False), default="data/raw", show_default=True)
+@click.option("--touchpoint", default=None, help="Only failed records of this touchpoint (input folder).")
+@click.option("--error-type", default=None, help="Only failed records of this error type (e.g. unknown_touchpoint).")
+@click.option("--dry-run", is_flag=True, help="List what would be replayed and stop.")
+@warehouse_option
+@taxonomy_option
+@touchpoints_option
+@chunk_option
+@tiers_option
+def replay(input_dir: str, touchpoint: str | None, error_type: str | None, dry_run: bool, warehouse: str,
+           taxonomy: str | None, touchpoints: str | None, chunk_mb: float, tiers: str) -> None:
+    from rich.table import Table
+
+    from pipelines.replay import failed_files, replay_globs
+
+    paths = _paths(warehouse)
+    if not (paths["lake"] / "current").exists():
+        raise CxError(f"{paths['lake']}/current: nothing published yet; run `cx run` first")
+    files = failed_files(paths["lake"] / "current", touchpoint, error_type)
+    if not files:
+        console.print("no failed records match; nothing to replay")
+        return
+    listing = Table(title="Failed records to replay, by source file")
+    for column in ("file", "failed", "error types", "file still there"):
+        listing.add_column(column, justify="right" if column == "failed" else "left")
+    for f in files:
+        listing.add_row(f.path, f"{f.failed:,}", ", ".join(f.error_types), "yes" if f.exists else "no: cannot replay")
+    console.print(listing)
+    globs = replay_globs(files)
+    if dry_run:
+        return
+    if not globs:
+        raise CxError("the files behind these failed records are gone from the input; nothing can be replayed")
+    scope = {"full": False, "reprocess": tuple(globs), "reprocess_from": None, "reprocess_to": None}
+    result = _ingest(input_dir, paths["lake"], taxonomy, chunk_mb, 0, tiers, (), scope, touchpoints)
+    replayed = {f.path for f in files if f.exists}
+    counted = [f for f in result.manifest["files"] if f["file"] in replayed]
+    good, failed = sum(f["good"] for f in counted), sum(f["failed"] for f in counted)
+    console.print(f"replayed {len(counted)} files ({sum(f.failed for f in files if f.exists):,} failed records before): "
+                  f"now {good:,} good, {failed:,} still failed; run {result.run_id} published")
+    built = _build(paths["lake"], paths["duckdb"], paths["exports"])
+    console.print(f"warehouse rebuilt in {built.seconds:.1f}s: {built.duckdb_path}")
+
+
 @cli.command("eval-tags", help="Measure reason tagging on a labeled JSONL file: accuracy, macro-F1, coverage, texts/s.")
 @taxonomy_option
 @click.option("--labeled", type=click.Path(dir_okay=False), required=True, help="JSON Lines, one labeled text per line.")
