@@ -101,7 +101,7 @@ def _notes(manifest: dict) -> list[str]:
     if identity:
         largest = identity["largest"][0]["identifiers"] if identity["largest"] else 0
         notes.append(f"Identity: {identity['identifiers']:,} identifiers -> {identity['customers']:,} customers; "
-                     f"{len(identity['hubs'])} shared identifiers (hubs) cut off, {identity['blocked_links']:,} links to "
+                     f"{identity['hub_count']} shared identifiers (hubs) cut off, {identity['blocked_links']:,} links to "
                      f"blocked values dropped; largest customer {largest} identifiers (identity_report.json)")
     redacted = manifest.get("redacted")
     if redacted:

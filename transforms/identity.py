@@ -127,7 +127,7 @@ def resolve_identities(links: pa.Table, config: IdentityConfig | None = None) ->
     refs = pc.unique(pa.concat_arrays([left, right]))
     n = len(refs)
     if n == 0:
-        report.update(identifiers=0, customers=0, largest=[], over_limit=0)
+        report.update(identifiers=0, customers=0, largest=[], over_limit=0, hub_count=0)
         return Resolved(RESOLUTION_SCHEMA.empty_table(), report)
     a, b = pc.index_in(left, refs).to_numpy(), pc.index_in(right, refs).to_numpy()
     pairs = np.unique(np.concatenate([np.stack([a, b], 1), np.stack([b, a], 1)]), axis=0)  # both directions, once
@@ -142,7 +142,8 @@ def resolve_identities(links: pa.Table, config: IdentityConfig | None = None) ->
         ties = np.bincount(src[kinds[dst] == kind], minlength=n)
         hub |= ties > limit
     hub &= ~is_account
-    report["hubs"] = _named(refs, np.flatnonzero(hub), np.bincount(src, minlength=n))
+    report["hub_count"] = int(hub.sum())
+    report["hubs"] = _named(refs, np.flatnonzero(hub), np.bincount(src, minlength=n))  # the busiest 20
     keep = ~(hub[src] | hub[dst])
     src, dst = src[keep], dst[keep]
     # Components still over a limit are cut at their busiest identifier that is not an account.
