@@ -108,10 +108,11 @@ def identity(truth: dict, lake_run: Path) -> dict:
     customer_of = dict(con.execute(f"""
         select distinct source_customer_ref, customer_id from read_parquet('{lake_run}/interactions/**/*.parquet')
         where source_customer_ref like 'account:%'""").fetchall())
-    kept_apart = sum(customer_of.get(f"account:{a}") == a and customer_of.get(f"account:{b}") == b for a, b in pairs)
+    seen = [(a, b) for a, b in pairs if f"account:{a}" in customer_of and f"account:{b}" in customer_of]
+    kept_apart = sum(customer_of[f"account:{a}"] == a and customer_of[f"account:{b}"] == b for a, b in seen)
     return {"identifiers": report["identifiers"], "customers": report["customers"], "hubs": report["hub_count"],
             "blocked_links": report["blocked_links"], "cuts": len(report["cut"]), "max_accounts_per_customer": max(r[1] for r in rows),
-            "shared_phone_pairs": len(pairs), "pairs_kept_apart": kept_apart,
+            "shared_phone_pairs": len(pairs), "pairs_with_both_accounts_seen": len(seen), "pairs_kept_apart": kept_apart,
             "placeholder_tickets": truth["identity_traps"]["placeholder_tickets"],
             "largest_customer_identifiers": report["largest"][0]["identifiers"] if report["largest"] else 0}
 

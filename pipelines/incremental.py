@@ -130,27 +130,26 @@ def carried_links(run_dir: str | None, removed: set[str]) -> pa.Table:
 
 
 def stage_published_keys(run_dir: str | None, removed: set[str], buckets: int, stage_dir: str) -> list[tuple[int, str]]:
-    """Split the published keys (less those of removed files) into this run's id buckets, as Arrow files.
+    """Split the published keys (less those of removed files) into this run's id buckets, in one
+    streaming pass (DuckDB writes one Parquet file per bucket).
 
     Returns (bucket, path) pairs to join the run's own staged keys."""
     glob = posixpath.join(run_dir, KEYS_DIR, "*.parquet") if run_dir else None
     if not glob or not FileSystems.match([glob])[0].metadata_list:
         return []
+    target = posixpath.join(stage_dir, "published_keys")
+    Path(stage_dir).mkdir(parents=True, exist_ok=True)  # DuckDB creates only the last folder
     con = duckdb.connect(config={"memory_limit": "1GB"})
     con.register("removed", pa.table({"source_file": pa.array(sorted(removed), pa.string())}))
-    out = []
-    for bucket in range(buckets):
-        keys = con.execute(f"""
-            select interaction_id, record_version, source_file, source_line, true as published
+    con.execute(f"""
+        copy (
+            select interaction_id, record_version, source_file, source_line, true as published,
+                   (hash(interaction_id) % {buckets})::integer as bucket
             from read_parquet('{glob}') k
-            where (hash(interaction_id) % {buckets})::integer = {bucket}
-              and not exists (select 1 from removed r where r.source_file = k.source_file)""").to_arrow_table()
-        if keys.num_rows:
-            path = posixpath.join(stage_dir, "published_keys", f"bucket={bucket:05d}.arrow")
-            from transforms.write import write_arrow
-
-            out.append((bucket, write_arrow(keys, path)))
-    return out
+            where not exists (select 1 from removed r where r.source_file = k.source_file)
+        ) to '{target}' (format parquet, partition_by (bucket), overwrite_or_ignore)""")
+    staged = FileSystems.match([posixpath.join(target, "bucket=*", "*.parquet")])[0].metadata_list
+    return sorted((int(posixpath.basename(posixpath.dirname(m.path)).split("=")[1]), m.path) for m in staged)
 
 
 def _link(source: Path, target: Path) -> None:

@@ -34,6 +34,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from pipelines.incremental import (
     CarryResult,
+    Plan,
     carried_links,
     carry_forward,
     files_on_days,
@@ -72,7 +73,7 @@ from transforms.steps import (
     WriteFailed,
     run_paths,
 )
-from transforms.tagging import TIERS, load_taxonomy
+from transforms.tagging import TIERS, Taxonomy, load_taxonomy
 from transforms.write import write_parquet
 
 SUPERSEDED_FILE = "superseded.parquet"
@@ -152,8 +153,8 @@ class Carried:
 
 
 def build(pipeline: beam.Pipeline, files: list[str], options: IngestOptions, adapters: dict, identity: IdentityConfig,
-          taxonomy, run_id: str,
-          started: datetime, buckets: int, key_buckets: int, tiers: tuple[str, ...], carried: Carried) -> None:
+          taxonomy: Taxonomy, run_id: str, started: datetime, buckets: int, key_buckets: int, tiers: tuple[str, ...],
+          carried: Carried) -> None:
     """Wire the job: the logic lives in transforms/, this only connects the steps."""
     paths = run_paths(options.output, run_id)
     chunk_bytes = int(options.chunk_mb * 1024 * 1024)
@@ -201,8 +202,20 @@ def build(pipeline: beam.Pipeline, files: list[str], options: IngestOptions, ada
     )
 
 
-def run(argv: list[str] | None = None) -> IngestResult:
-    """Run the ingest job, gate it and publish it. Raises IngestError with a one-line reason."""
+@dataclass
+class Settings:
+    """The job's options and the configuration files they name, all checked before anything runs."""
+
+    pipeline_options: PipelineOptions
+    options: IngestOptions
+    taxonomy: Taxonomy
+    adapters: dict
+    identity: IdentityConfig
+    tiers: tuple[str, ...]
+
+
+def load_settings(argv: list[str] | None) -> Settings:
+    """Parse and check the command line and every configuration file. Raises IngestError in one line."""
     pipeline_options = PipelineOptions(argv)
     complaint = io.StringIO()
     try:
@@ -216,6 +229,9 @@ def run(argv: list[str] | None = None) -> IngestResult:
         standard.runner = "DirectRunner"
     if options.buckets < 0 or options.chunk_mb <= 0 or options.bucket_mb <= 0:
         raise IngestError("--buckets must be 0 (automatic) or more, --chunk_mb and --bucket_mb above 0")
+    for day in (options.reprocess_from, options.reprocess_to):
+        if day is not None and not _is_day(day):
+            raise IngestError(f"--reprocess_from and --reprocess_to take a day as YYYY-MM-DD, not {day!r}")
     try:
         taxonomy = load_taxonomy(options.taxonomy)
     except ValueError as exc:
@@ -237,9 +253,44 @@ def run(argv: list[str] | None = None) -> IngestResult:
             import sentence_transformers  # noqa: F401
         except ImportError as exc:
             raise IngestError(f"the embeddings tier needs the optional extra: pip install 'cx-analytics[embeddings]' ({exc})") from None
-    for day in (options.reprocess_from, options.reprocess_to):
-        if day is not None and not _is_day(day):
-            raise IngestError(f"--reprocess_from and --reprocess_to take a day as YYYY-MM-DD, not {day!r}")
+    return Settings(pipeline_options, options, taxonomy, adapters, identity, tiers)
+
+
+def complete_run(paths: dict[str, str], run_id: str, plan: Plan, previous: Path | None, registry: dict,
+                 identity: IdentityConfig) -> tuple[dict, CarryResult]:
+    """After the Beam job: carry the published lake forward, finish the manifest, write the registry."""
+    superseded_path = posixpath.join(paths["stage"], SUPERSEDED_FILE)
+    superseded = pq.read_table(superseded_path) if FileSystems.exists(superseded_path) else LOSER_SCHEMA.empty_table()
+    if FileSystems.exists(paths["stage"]):
+        FileSystems.delete([paths["stage"]])
+    carry = CarryResult()
+    if previous is not None:
+        resolution = resolve_links(pq.read_table(paths["links"]), identity)
+        carry = carry_forward(previous, Path(paths["run"]), superseded, plan.removed, resolution, run_id, identity)
+    if not FileSystems.match([posixpath.join(paths["failed"], "*.parquet")])[0].metadata_list:
+        # readers expect the folder to hold a (possibly empty) table
+        write_parquet(FAILED_SCHEMA.empty_table(), posixpath.join(paths["failed"], "part-empty.parquet"))
+    with FileSystems.open(paths["manifest"]) as handle:
+        manifest = json.loads(handle.read())
+    with FileSystems.open(paths["identity_report"]) as handle:
+        manifest["identity"] = json.loads(handle.read())
+    manifest["incremental"] = {
+        "previous_run": previous.name if previous else None, "files_read": len(plan.read),
+        "files_unchanged": len(plan.unchanged), "files_removed": sorted(plan.removed - set(plan.read)),
+        "files_replaced": sorted(plan.removed & set(plan.read)), "superseded": superseded.num_rows,
+        "parquet_linked": carry.linked, "parquet_rewritten": carry.rewritten,
+        "rows_dropped": carry.rows_dropped, "rows_restitched": carry.rows_restitched,
+    }
+    with FileSystems.create(paths["manifest"]) as handle:
+        handle.write(json.dumps(manifest, indent=2).encode())
+    write_registry(paths["run"], registry if previous else {}, plan, manifest, run_id)
+    return manifest, carry
+
+
+def run(argv: list[str] | None = None) -> IngestResult:
+    """Run the ingest job over what is new, gate it and publish it. Raises IngestError with a one-line reason."""
+    settings = load_settings(argv)
+    options = settings.options
     files = list_input_files(options.input)
     if not files:
         raise IngestError(f"{options.input}: no input files (expected <input>/<touchpoint>/<file>)")
@@ -258,44 +309,22 @@ def run(argv: list[str] | None = None) -> IngestResult:
     run_id = options.run_id or new_run_id(started)
     paths = run_paths(options.output, run_id)
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
-    buckets = bucket_count(options, [(path, size) for path, size in files if path in set(plan.read)])
+    reading = set(plan.read)
+    buckets = bucket_count(options, [(path, size) for path, size in files if path in reading])
     key_buckets = max(1, math.ceil(bucket_count(options, files) / KEYS_PER_RECORD_BUCKET))
     carried = Carried(stage_published_keys(previous_dir, plan.removed, key_buckets, paths["stage"]),
                       carried_links(previous_dir, plan.removed))
-    with beam.Pipeline(options=pipeline_options) as pipeline:
-        build(pipeline, plan.read, options, adapters, identity, taxonomy, run_id, started, buckets, key_buckets, tiers, carried)
-    superseded_path = posixpath.join(paths["stage"], SUPERSEDED_FILE)
-    superseded = pq.read_table(superseded_path) if FileSystems.exists(superseded_path) else LOSER_SCHEMA.empty_table()
-    if FileSystems.exists(paths["stage"]):
-        FileSystems.delete([paths["stage"]])
-    carry = CarryResult()
-    if previous is not None:
-        resolution = resolve_links(pq.read_table(paths["links"]), identity)
-        carry = carry_forward(previous, Path(paths["run"]), superseded, plan.removed, resolution, run_id, identity)
-    failed_written = FileSystems.match([posixpath.join(paths["failed"], "*.parquet")])[0].metadata_list
-    if not failed_written:  # readers expect the folder to hold a (possibly empty) table
-        write_parquet(FAILED_SCHEMA.empty_table(), posixpath.join(paths["failed"], "part-empty.parquet"))
-    with FileSystems.open(paths["manifest"]) as handle:
-        manifest = json.loads(handle.read())
-    with FileSystems.open(paths["identity_report"]) as handle:
-        manifest["identity"] = json.loads(handle.read())
-    manifest["incremental"] = {
-        "previous_run": previous.name if previous else None, "files_read": len(plan.read),
-        "files_unchanged": len(plan.unchanged), "files_removed": sorted(plan.removed - set(plan.read)),
-        "files_replaced": sorted(plan.removed & set(plan.read)), "superseded": superseded.num_rows,
-        "parquet_linked": carry.linked, "parquet_rewritten": carry.rewritten,
-        "rows_dropped": carry.rows_dropped, "rows_restitched": carry.rows_restitched,
-    }
-    with FileSystems.create(paths["manifest"]) as handle:
-        handle.write(json.dumps(manifest, indent=2).encode())
-    write_registry(paths["run"], registry if previous else {}, plan, manifest, run_id)
+    with beam.Pipeline(options=settings.pipeline_options) as pipeline:
+        build(pipeline, plan.read, options, settings.adapters, settings.identity, settings.taxonomy, run_id, started,
+              buckets, key_buckets, settings.tiers, carried)
+    manifest, carry = complete_run(paths, run_id, plan, previous, registry, settings.identity)
     result = IngestResult(run_id, paths["run"], manifest, None, False)
     if options.no_gate:
         return result
-    new_files = [p for p in FileSystems.match([posixpath.join(paths["interactions"], "**", "*.parquet")])[0].metadata_list]
-    checked = [m.path for m in new_files if run_id in posixpath.basename(m.path)] + carry.written
-    result.gate = run_gate(paths["interactions"], paths["manifest"], taxonomy, failed_dir=paths["failed"], only=checked,
-                           touchpoints=sorted(adapters))
+    written = FileSystems.match([posixpath.join(paths["interactions"], "**", "*.parquet")])[0].metadata_list
+    checked = [m.path for m in written if run_id in posixpath.basename(m.path)] + carry.written
+    result.gate = run_gate(paths["interactions"], paths["manifest"], settings.taxonomy, failed_dir=paths["failed"],
+                           only=checked, touchpoints=sorted(settings.adapters))
     if not result.gate.success:
         raise IngestError(f"quality gate failed for run {run_id}; the published data is unchanged. Failed: "
                           + "; ".join(result.gate.failures))

@@ -5,7 +5,8 @@
 Emails and phone numbers are replaced by RE2 in Arrow. Payment cards (a card scheme's prefix and a
 valid Luhn checksum), IBANs (valid mod-97 checksum) and national ids (US SSN, UK NINO) are found by
 RE2 first; only the rows holding a candidate go through Python, to check the checksum, so ticket
-numbers and epoch timestamps that merely look like cards are left alone. Each replacement is counted
+numbers and epoch timestamps that merely look like cards are left alone, and so is a bare JSON number
+(an order id in a webhook payload): what people type is text. Each replacement is counted
 per type, and the counts end up in the run manifest.
 
 Personal identifiers in id fields (email addresses, phone numbers) are not redacted but hashed, by
@@ -86,6 +87,14 @@ KINDS = (
 PII_TYPES = tuple(kind.token for kind in KINDS)
 
 
+def _json_number(match: re.Match) -> bool:
+    """A match that is a whole JSON number value ("id":576460752303423487) is a system's id, not a
+    number someone typed: cards and account numbers people give are text."""
+    before = match.string[:match.start()].rstrip()[-1:]
+    after = match.string[match.end():].lstrip()[:1]
+    return before == ":" and after in (",", "}", "]", "")
+
+
 def _replace_checked(values: pa.Array, kind: PiiKind) -> tuple[pa.Array, int]:
     """Replace the matches that pass `kind.check`, touching in Python only the rows with a candidate."""
     candidates = pc.fill_null(pc.match_substring_regex(values, kind.pattern), False)
@@ -97,7 +106,7 @@ def _replace_checked(values: pa.Array, kind: PiiKind) -> tuple[pa.Array, int]:
 
     def sub(match: re.Match) -> str:
         nonlocal replaced
-        if kind.check(match.group()):
+        if kind.check(match.group()) and not _json_number(match):
             replaced += 1
             return f"<{kind.token}>"
         return match.group()

@@ -28,11 +28,12 @@ def write_arrow(table: pa.Table, path: str) -> str:
 
 
 def read_arrow(paths: list[str], promote: bool = False) -> pa.Table:
-    """Staged Arrow files -> one table; with `promote`, columns some files lack are filled with nulls."""
+    """Staged Arrow (or Parquet) files -> one table; with `promote`, columns some files lack are filled with nulls."""
     tables = []
     for path in paths:
         with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-            tables.append(pa.ipc.open_file(pa.BufferReader(handle.read())).read_all())
+            data = pa.BufferReader(handle.read())
+            tables.append(pq.read_table(data) if path.endswith(".parquet") else pa.ipc.open_file(data).read_all())
     return pa.concat_tables(tables, promote_options="default" if promote else "none")
 
 

@@ -41,6 +41,13 @@ def test_cards_need_a_scheme_prefix_and_luhn(number, expected):
     assert is_card(number) is expected
 
 
+def test_ids_that_are_json_numbers_are_not_cards():
+    payload = '{"id":4111111111111111,"customer":{"id":5500000000000004},"note":"card 4111 1111 1111 1111"}'
+    redacted, counts = redact_array(pa.array([payload]))
+    assert redacted.to_pylist() == ['{"id":4111111111111111,"customer":{"id":5500000000000004},"note":"card <CARD>"}']
+    assert counts["CARD"] == 1
+
+
 def test_iban_needs_its_checksum():
     assert is_iban("GB82 WEST 1234 5698 7654 32") and is_iban("DE89370400440532013000")
     assert not is_iban("GB83 WEST 1234 5698 7654 32")
