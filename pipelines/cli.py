@@ -51,7 +51,7 @@ def _has_input(folder: Path) -> bool:
 
 
 def _ingest(input_dir: str, lake: Path, taxonomy: str | None, chunk_mb: float, buckets: int, tiers: str,
-            beam_args: tuple[str, ...], scope: dict, touchpoints: str | None = None):
+            beam_args: tuple[str, ...], scope: dict, touchpoints: str | None = None, identity: str | None = None):
     from pipelines.ingest import IngestError, run
 
     argv = ["--input", str(input_dir), "--output", str(lake), "--chunk_mb", str(chunk_mb), "--buckets", str(buckets),
@@ -60,6 +60,8 @@ def _ingest(input_dir: str, lake: Path, taxonomy: str | None, chunk_mb: float, b
         argv += ["--taxonomy", taxonomy]
     if touchpoints:
         argv += ["--touchpoints", touchpoints]
+    if identity:
+        argv += ["--identity", identity]
     if scope["full"]:
         argv.append("--full")
     for glob in scope["reprocess"]:
@@ -88,6 +90,8 @@ taxonomy_option = click.option("--taxonomy", type=click.Path(file_okay=False), d
                                help="Folder with reasons.yml, outcomes.yml, phases.yml (default: data/taxonomy).")
 touchpoints_option = click.option("--touchpoints", type=click.Path(dir_okay=False), default=None,
                                   help="YAML mapping input folders to adapters (default: data/config/touchpoints.yml).")
+identity_option = click.option("--identity", type=click.Path(dir_okay=False), default=None,
+                               help="Identity stitching guards: blocked values, per-type limits (default: data/config/identity.yml).")
 warehouse_option = click.option("--warehouse", type=click.Path(file_okay=False), default="data/warehouse", show_default=True,
                                 help="Where the lake, the DuckDB file and the exports live.")
 chunk_option = click.option("--chunk-mb", type=click.FloatRange(min=0.01), default=8.0, show_default=True,
@@ -141,12 +145,13 @@ def generate(customers: int, seed: int, out: str, records_per_file: int) -> None
 @buckets_option
 @tiers_option
 @touchpoints_option
+@identity_option
 @scope_options
 @click.pass_context
 def ingest(ctx: click.Context, input_dir: str, warehouse: str, taxonomy: str | None, chunk_mb: float, buckets: int,
-           tiers: str, touchpoints: str | None, **scope) -> None:
+           tiers: str, touchpoints: str | None, identity: str | None, **scope) -> None:
     paths = _paths(warehouse)
-    result = _ingest(input_dir, paths["lake"], taxonomy, chunk_mb, buckets, tiers, tuple(ctx.args), scope, touchpoints)
+    result = _ingest(input_dir, paths["lake"], taxonomy, chunk_mb, buckets, tiers, tuple(ctx.args), scope, touchpoints, identity)
     if result.nothing_new:
         console.print(f"nothing new: every file under {input_dir}/ is in the published run {result.run_id}")
         return
@@ -176,9 +181,10 @@ def build(warehouse: str, full_refresh: bool) -> None:
 @buckets_option
 @tiers_option
 @touchpoints_option
+@identity_option
 @scope_options
 def run(input_dir: str, customers: int, seed: int, regenerate: bool, warehouse: str, taxonomy: str | None,
-        chunk_mb: float, buckets: int, tiers: str, touchpoints: str | None, **scope) -> None:
+        chunk_mb: float, buckets: int, tiers: str, touchpoints: str | None, identity: str | None, **scope) -> None:
     from pipelines.generate import generate as write_sample
     from pipelines.summary import collect, render
     from pipelines.warehouse import unseen_runs
@@ -192,7 +198,7 @@ def run(input_dir: str, customers: int, seed: int, regenerate: bool, warehouse: 
             seconds["generate"] = time.perf_counter() - started
     with console.status("Ingesting (Beam), then the quality gate..."):
         started = time.perf_counter()
-        result = _ingest(input_dir, paths["lake"], taxonomy, chunk_mb, buckets, tiers, (), scope, touchpoints)
+        result = _ingest(input_dir, paths["lake"], taxonomy, chunk_mb, buckets, tiers, (), scope, touchpoints, identity)
         seconds["ingest"] = time.perf_counter() - started
     if result.nothing_new and unseen_runs(paths["duckdb"], paths["lake"] / "current") == []:
         console.print(f"nothing new: every file under {input_dir}/ is in the published run {result.run_id}; "

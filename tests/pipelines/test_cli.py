@@ -99,3 +99,12 @@ def test_a_broken_touchpoints_file_is_one_line(capsys, tmp_path):
     code, _, err = run_cli(capsys, "ingest", "--input", str(tmp_path / "raw"), "--warehouse", str(tmp_path / "wh"),
                            "--touchpoints", str(tmp_path / "t.yml"))
     assert code == 1 and err.count("\n") == 1 and "touchpoints.web: cannot import nowhere" in err
+
+
+def test_a_broken_identity_file_is_one_line(capsys, tmp_path):
+    (tmp_path / "raw" / "web").mkdir(parents=True)
+    (tmp_path / "raw" / "web" / "a.jsonl").write_text("{}\n")
+    (tmp_path / "identity.yml").write_text("max_per_customer: {account: -1}\n")
+    code, _, err = run_cli(capsys, "ingest", "--input", str(tmp_path / "raw"), "--warehouse", str(tmp_path / "wh"),
+                           "--identity", str(tmp_path / "identity.yml"))
+    assert code == 1 and err.count("\n") == 1 and "identity.yml: max_per_customer" in err

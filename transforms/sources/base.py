@@ -170,6 +170,12 @@ def connect(salt: str | None = None, identity: IdentityConfig | None = None) -> 
     return con
 
 
+def sql_case(expr: str, mapping: dict[str, str], otherwise: str) -> str:
+    """A SQL case mapping the values of `expr` through `mapping` (a source's codes to ours), else `otherwise`."""
+    quoted = " ".join(f"when '{k}' then '{v}'" for k, v in mapping.items())
+    return f"case {expr} {quoted} else {otherwise} end"
+
+
 def required(expr: str, name: str) -> Check:
     return Check(f"{expr} is null", "missing_field", f"'{name} is missing'")
 

@@ -12,7 +12,7 @@ customer is linked to the account by the account_id note attribute the storefron
 order; fulfilment payloads name only the order (order_id), which stitches them to the same customer.
 """
 
-from transforms.sources.base import Check, SourceAdapter, required, timestamp
+from transforms.sources.base import Check, SourceAdapter, required, sql_case, timestamp
 
 INTERACTION_TYPES = {
     "orders/create": "order_placed",
@@ -23,7 +23,6 @@ INTERACTION_TYPES = {
     "fulfillments/create": "shipment_created",
     "fulfillments/update": "shipment_updated",
 }
-_types = " ".join(f"when '{k}' then '{v}'" for k, v in INTERACTION_TYPES.items())
 
 ORDERS = SourceAdapter(
     name="orders",
@@ -39,7 +38,7 @@ ORDERS = SourceAdapter(
         'orders' as touchpoint,
         'automated' as channel_type,
         case when _topic = 'fulfillments/update' and _shipment in ('delayed', 'failure') then 'shipment_delayed'
-             else case _topic {_types} else replace(_topic, '/', '_') end end as interaction_type,
+             else {sql_case("_topic", INTERACTION_TYPES, "replace(_topic, '/', '_')")} end as interaction_type,
         cx_ts_zoned(_ts) as occurred_at,
         coalesce('shopify:' || _customer, 'shopify_order:' || _order_id) as source_customer_ref,
         list_filter(['account:' || _account, case when _customer is not null then 'shopify_order:' || _order end],

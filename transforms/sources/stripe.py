@@ -7,7 +7,7 @@ Amounts are in the currency's minor unit and become decimals. metadata.account_i
 links the Stripe customer to the account.
 """
 
-from transforms.sources.base import Check, SourceAdapter, integer, required, timestamp
+from transforms.sources.base import Check, SourceAdapter, integer, required, sql_case, timestamp
 
 INTERACTION_TYPES = {
     "invoice.paid": "invoice_paid",
@@ -18,7 +18,6 @@ INTERACTION_TYPES = {
     "customer.subscription.created": "subscription_started",
     "customer.subscription.deleted": "subscription_cancelled",
 }
-_types = " ".join(f"when '{k}' then '{v}'" for k, v in INTERACTION_TYPES.items())
 
 BILLING = SourceAdapter(
     name="billing",
@@ -38,7 +37,7 @@ BILLING = SourceAdapter(
         'billing:' || _id as interaction_id,
         'billing' as touchpoint,
         'automated' as channel_type,
-        case _type {_types} else replace(_type, '.', '_') end as interaction_type,
+        {sql_case("_type", INTERACTION_TYPES, "replace(_type, '.', '_')")} as interaction_type,
         cx_ts(_created) as occurred_at,
         'stripe:' || case when _obj_type = 'customer' then _obj_id else _customer end as source_customer_ref,
         'account:' || _account as linked_ref,
