@@ -104,7 +104,8 @@ def test_marts_rank_the_planted_truths_first(world):
 
 def test_exports_match_the_warehouse(world):
     con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
-    for mart in ("interactions", "contact_episodes", "effort_by_phase", "root_causes"):
+    for mart in ("interactions", "contact_episodes", "effort_by_phase", "root_causes", "journey_progress", "phase_funnel",
+                 "journey_paths"):
         path = world["built"].exports_dir / f"{mart}.parquet"
         assert pq.read_metadata(path).num_rows == con.execute(f"select count(*) from {mart}").fetchone()[0]
 
@@ -178,3 +179,19 @@ def test_merge_traps_do_not_collapse_customers(world):
     phone_hubs = [h for h in report["hubs"] if h["ref"].startswith("phone:")]
     assert len(phone_hubs) >= min(len(pairs), 20) and report["blocked_links"] >= traps["placeholder_tickets"]
     assert report["over_limit"] == 0 and report["largest"][0]["by_type"].get("account", 0) <= 1
+
+
+def test_journey_marts_agree_with_each_other(world):
+    con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
+    customers = con.execute("select count(*) from journey_progress").fetchone()[0]
+    assert customers > 300
+    # every customer stops at exactly one phase, the furthest they reached
+    assert con.execute("select sum(dropped_off) from phase_funnel").fetchone()[0] == customers
+    reached = dict(con.execute("select journey_phase, customers_reached from phase_funnel").fetchall())
+    assert reached["telling_others"] == con.execute(
+        "select count(*) from journey_progress where furthest_phase = 'telling_others'").fetchone()[0]
+    for kind in ("with_backtracking", "first_arrivals"):
+        assert con.execute(f"select sum(customers) from journey_paths where path_kind = '{kind}'").fetchone()[0] == customers
+    backtracked = con.execute("select count(*) from journey_progress where backward_moves + restarts > 0").fetchone()[0]
+    assert con.execute("select sum(customers) from journey_paths where path_kind = 'with_backtracking' and has_backtracking").fetchone()[0] \
+        >= backtracked > 0

@@ -34,6 +34,8 @@ final as (
     select
         interaction_id,
         customer_id,
+        occurred_at,
+        coalesce(phase_index, previous_phase_index) as phase_index,
         coalesce(journey_phase, previous_phase) as journey_phase,
         case when journey_phase is not null then 'tagged' when previous_phase is not null then 'history' end as journey_phase_source,
         case
