@@ -105,7 +105,7 @@ def test_marts_rank_the_planted_truths_first(world):
 def test_exports_match_the_warehouse(world):
     con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
     for mart in ("interactions", "contact_episodes", "effort_by_phase", "root_causes", "journey_progress", "phase_funnel",
-                 "journey_paths"):
+                 "journey_paths", "expectation_gaps"):
         path = world["built"].exports_dir / f"{mart}.parquet"
         assert pq.read_metadata(path).num_rows == con.execute(f"select count(*) from {mart}").fetchone()[0]
 
@@ -195,3 +195,10 @@ def test_journey_marts_agree_with_each_other(world):
     backtracked = con.execute("select count(*) from journey_progress where backward_moves + restarts > 0").fetchone()[0]
     assert con.execute("select sum(customers) from journey_paths where path_kind = 'with_backtracking' and has_backtracking").fetchone()[0] \
         >= backtracked > 0
+
+
+def test_expectation_gaps_find_the_planted_onboarding_process_gap(world):
+    con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
+    worst = con.execute("""select journey_phase, reason_dimension from expectation_gaps where contacts >= 20
+                           order by ended_badly_rate desc limit 1""").fetchone()
+    assert worst == (world["truth"]["planted"]["top_repeat_reason_phase"], "process")  # billing confusion is a process reason
