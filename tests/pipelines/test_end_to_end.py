@@ -105,7 +105,7 @@ def test_marts_rank_the_planted_truths_first(world):
 def test_exports_match_the_warehouse(world):
     con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
     for mart in ("interactions", "contact_episodes", "effort_by_phase", "root_causes", "journey_progress", "phase_funnel",
-                 "journey_paths", "expectation_gaps"):
+                 "journey_paths", "expectation_gaps", "effort_outcomes"):
         path = world["built"].exports_dir / f"{mart}.parquet"
         assert pq.read_metadata(path).num_rows == con.execute(f"select count(*) from {mart}").fetchone()[0]
 
