@@ -105,7 +105,7 @@ def test_marts_rank_the_planted_truths_first(world):
 def test_exports_match_the_warehouse(world):
     con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
     for mart in ("interactions", "contact_episodes", "effort_by_phase", "root_causes", "journey_progress", "phase_funnel",
-                 "journey_paths", "expectation_gaps", "effort_outcomes"):
+                 "journey_paths", "expectation_gaps", "effort_outcomes", "reason_drivers"):
         path = world["built"].exports_dir / f"{mart}.parquet"
         assert pq.read_metadata(path).num_rows == con.execute(f"select count(*) from {mart}").fetchone()[0]
 
@@ -202,3 +202,12 @@ def test_expectation_gaps_find_the_planted_onboarding_process_gap(world):
     worst = con.execute("""select journey_phase, reason_dimension from expectation_gaps where contacts >= 20
                            order by ended_badly_rate desc limit 1""").fetchone()
     assert worst == (world["truth"]["planted"]["top_repeat_reason_phase"], "process")  # billing confusion is a process reason
+
+
+def test_reason_drivers_name_the_planted_high_effort_reason(world):
+    con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
+    top = con.execute("""select reason_code from reason_drivers where outcome = 'high_effort' and is_driver
+                         order by lift_ci_low desc limit 1""").fetchone()
+    assert top == (world["truth"]["planted"]["top_repeat_reason"],)
+    # a driver's whole interval lies above 1
+    assert con.execute("select count(*) from reason_drivers where is_driver and lift_ci_low <= 1").fetchone()[0] == 0
