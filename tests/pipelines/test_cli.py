@@ -92,19 +92,14 @@ def test_embeddings_tier_without_the_extra_is_one_line(capsys, tmp_path):
     assert len(err.strip().splitlines()) == 1
 
 
-def test_a_broken_touchpoints_file_is_one_line(capsys, tmp_path):
+@pytest.mark.parametrize("flag, name, text, message", [
+    ("--touchpoints", "touchpoints.yml", "touchpoints:\n  web: nowhere:WEB\n", "touchpoints.web: cannot import nowhere"),
+    ("--identity", "identity.yml", "max_per_customer: {account: -1}\n", "identity.yml: max_per_customer"),
+])
+def test_a_broken_configuration_file_is_one_line(capsys, tmp_path, flag, name, text, message):
     (tmp_path / "raw" / "web").mkdir(parents=True)
     (tmp_path / "raw" / "web" / "a.jsonl").write_text("{}\n")
-    (tmp_path / "t.yml").write_text("touchpoints:\n  web: nowhere:WEB\n")
+    (tmp_path / name).write_text(text)
     code, _, err = run_cli(capsys, "ingest", "--input", str(tmp_path / "raw"), "--warehouse", str(tmp_path / "wh"),
-                           "--touchpoints", str(tmp_path / "t.yml"))
-    assert code == 1 and err.count("\n") == 1 and "touchpoints.web: cannot import nowhere" in err
-
-
-def test_a_broken_identity_file_is_one_line(capsys, tmp_path):
-    (tmp_path / "raw" / "web").mkdir(parents=True)
-    (tmp_path / "raw" / "web" / "a.jsonl").write_text("{}\n")
-    (tmp_path / "identity.yml").write_text("max_per_customer: {account: -1}\n")
-    code, _, err = run_cli(capsys, "ingest", "--input", str(tmp_path / "raw"), "--warehouse", str(tmp_path / "wh"),
-                           "--identity", str(tmp_path / "identity.yml"))
-    assert code == 1 and err.count("\n") == 1 and "identity.yml: max_per_customer" in err
+                           flag, str(tmp_path / name))
+    assert code == 1 and err.count("\n") == 1 and message in err
