@@ -14,6 +14,7 @@ from pipelines.summary import collect
 from pipelines.warehouse import build_warehouse
 
 CUSTOMERS = 600
+MARTS_DIR = Path(__file__).parents[2] / "dbt" / "models" / "marts"
 
 
 @pytest.fixture(scope="module")
@@ -104,8 +105,9 @@ def test_marts_rank_the_planted_truths_first(world):
 
 def test_exports_match_the_warehouse(world):
     con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
-    for mart in ("interactions", "contact_episodes", "effort_by_phase", "root_causes", "journey_progress", "phase_funnel",
-                 "journey_paths", "expectation_gaps", "effort_outcomes", "reason_drivers"):
+    marts = sorted(p.stem for p in MARTS_DIR.glob("*.sql"))
+    assert len(marts) >= 12
+    for mart in marts:
         path = world["built"].exports_dir / f"{mart}.parquet"
         assert pq.read_metadata(path).num_rows == con.execute(f"select count(*) from {mart}").fetchone()[0]
 
@@ -211,3 +213,13 @@ def test_reason_drivers_name_the_planted_high_effort_reason(world):
     assert top == (world["truth"]["planted"]["top_repeat_reason"],)
     # a driver's whole interval lies above 1
     assert con.execute("select count(*) from reason_drivers where is_driver and lift_ci_low <= 1").fetchone()[0] == 0
+
+
+def test_effort_by_touchpoint_adds_up_to_effort_by_phase(world):
+    con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
+    totals = """select journey_phase, month, sum(episodes), sum(contacts), sum(repeat_contacts), sum(ces_responses)
+                from {} group by all order by all"""
+    by_touchpoint = con.execute(totals.format("effort_by_touchpoint")).fetchall()
+    assert by_touchpoint == con.execute(totals.format("effort_by_phase")).fetchall()
+    touchpoints = {r[0] for r in con.execute("select distinct touchpoint from effort_by_touchpoint").fetchall()}
+    assert {"call_center", "email", "chat"} <= touchpoints

@@ -8,7 +8,7 @@ surveys as (
     select
         reason_code,
         journey_phase,
-        case source_code when 'call' then 'call_center' else source_code end as touchpoint,
+        {{ surveyed_touchpoint('source_code') }} as touchpoint,
         ces
     from {{ ref('stg_cx__interactions') }}
     where interaction_type = 'survey_response' and ces is not null and reason_code is not null

@@ -1,0 +1,99 @@
+{#- The touchpoint a survey asked about (Qualtrics' Q_Touchpoint, in source_code), named as touchpoints are. -#}
+{% macro surveyed_touchpoint(column) %}
+    case lower({{ column }}) when 'call' then 'call_center' when 'phone' then 'call_center' else lower({{ column }}) end
+{% endmacro %}
+
+{#- Customer effort measures (GUIDE section 5) over contact episodes and CES answers, grouped by
+    journey_phase, month and, with by_touchpoint, the touchpoint: the episode's first contact's, or the
+    one the survey asked about. Counts are kept next to the rates so months roll up with weights. -#}
+{% macro effort_rollup(episodes_relation, interactions_relation, by_touchpoint=false) %}
+{%- set keys = ['journey_phase', 'month'] + (['touchpoint'] if by_touchpoint else []) -%}
+with episodes as (
+    select *, first_touchpoint as touchpoint
+    from {{ episodes_relation }}
+    where journey_phase is not null
+),
+
+surveys as (
+    select *, {{ surveyed_touchpoint('source_code') }} as surveyed
+    from {{ interactions_relation }}
+    where interaction_type = 'survey_response' and ces is not null and journey_phase is not null
+),
+
+episode_effort as (
+    select
+        journey_phase,
+        started_month as month,
+        {% if by_touchpoint %}touchpoint,{% endif %}
+        count(*)::bigint as episodes,
+        count_if(is_resolved)::bigint as resolved_episodes,
+        sum(contacts)::bigint as contacts,
+        sum(repeat_contacts)::bigint as repeat_contacts,
+        count_if(is_first_contact_resolution)::bigint as first_contact_resolutions,
+        sum(channel_switches)::bigint as channel_switches,
+        sum(transfers)::bigint as transfers,
+        count_if(had_self_service_failure)::bigint as self_service_failures,
+        median(hours_to_resolution) as hours_to_resolution_median,
+        quantile_cont(hours_to_resolution, 0.9) as hours_to_resolution_p90
+    from episodes
+    group by all
+),
+
+survey_effort as (
+    select
+        journey_phase,
+        date_trunc('month', occurred_at)::date as month,
+        {% if by_touchpoint %}coalesce(surveyed, 'unknown') as touchpoint,{% endif %}
+        count(*)::bigint as ces_responses,
+        avg(ces) as ces_mean,
+        count_if(ces >= {{ var('ces_easy_min') }})::bigint as ces_easy_responses
+    from surveys
+    group by all
+),
+
+joined as (
+    select
+        {% for key in keys %}coalesce(e.{{ key }}, s.{{ key }}) as {{ key }},
+        {% endfor %}
+        coalesce(e.episodes, 0) as episodes,
+        coalesce(e.resolved_episodes, 0) as resolved_episodes,
+        coalesce(e.contacts, 0) as contacts,
+        coalesce(e.repeat_contacts, 0) as repeat_contacts,
+        coalesce(e.first_contact_resolutions, 0) as first_contact_resolutions,
+        coalesce(e.channel_switches, 0) as channel_switches,
+        coalesce(e.transfers, 0) as transfers,
+        coalesce(e.self_service_failures, 0) as self_service_failures,
+        e.hours_to_resolution_median,
+        e.hours_to_resolution_p90,
+        coalesce(s.ces_responses, 0) as ces_responses,
+        s.ces_mean,
+        coalesce(s.ces_easy_responses, 0) as ces_easy_responses
+    from episode_effort as e
+    full outer join survey_effort as s
+        on {% for key in keys %}e.{{ key }} = s.{{ key }}{% if not loop.last %} and {% endif %}{% endfor %}
+),
+
+rates as (
+    select
+        *,
+        ces_easy_responses / nullif(ces_responses, 0) as ces_easy_rate,
+        contacts / nullif(resolved_episodes, 0) as contacts_per_resolved_episode,
+        repeat_contacts / nullif(contacts, 0) as repeat_contact_rate,
+        first_contact_resolutions / nullif(episodes, 0) as fcr_rate,
+        channel_switches / nullif(episodes, 0) as channel_switches_per_episode,
+        transfers / nullif(episodes, 0) as transfers_per_episode,
+        self_service_failures / nullif(episodes, 0) as self_service_failure_rate
+    from joined
+)
+
+select
+    *,
+    round(100 * (
+        0.4 * coalesce((7 - ces_mean) / 6, 0)
+        + 0.2 * coalesce(repeat_contact_rate, 0)
+        + 0.2 * coalesce(1 - fcr_rate, 0)
+        + 0.1 * least(coalesce(transfers_per_episode, 0), 1)
+        + 0.1 * least(coalesce(channel_switches_per_episode, 0), 1)
+    ), 1) as effort_index
+from rates
+{% endmacro %}
