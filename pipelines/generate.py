@@ -38,6 +38,11 @@ PHASE_REASONS = {
 }
 FIRST_CONTACT_RESOLUTION = {"billing_confusion": 0.3, "setup_help": 0.65, "login_problem": 0.7}
 DEFAULT_RESOLUTION = 0.8
+# The planted link from effort to churn: a subscriber who once needed three or more contacts for one
+# issue cancels far more often than one who never did.
+HARD_EPISODE_CONTACTS = 3
+CHURN_AFTER_HARD_EPISODE = 0.5
+CHURN_OTHERWISE = 0.15
 CONTACT_PROBABILITY = {
     "looking_and_deciding": 0.12, "taking_the_leap": 0.3, "i_have_it_now_what": 0.7,
     "first_success": 0.35, "part_of_core": 0.3, "telling_others": 0.05,
@@ -543,6 +548,7 @@ class Generator:
         stripe_customer = "cus_" + self._uid(rng)[:14]
         ts = START + timedelta(days=rng.uniform(0, 150), seconds=rng.randint(0, 86399))
         phase, identified, subscribed = 0, False, False
+        self.hard_episodes = 0
         steps = 0
         while steps < 14:
             steps += 1
@@ -580,7 +586,8 @@ class Generator:
                 phase += 1
             else:
                 break
-        if subscribed and rng.random() < 0.25:
+        churn = CHURN_AFTER_HARD_EPISODE if self.hard_episodes else CHURN_OTHERWISE
+        if subscribed and rng.random() < churn:
             self._stripe(rng, ts, account, "customer.subscription.deleted",
                          {"id": "sub_" + self._uid(rng)[:14], "object": "subscription", "customer": stripe_customer,
                           "status": "canceled", "metadata": {"account_id": account}})
@@ -636,6 +643,7 @@ class Generator:
             ts += timedelta(days=rng.uniform(0.2, 5))
             if rng.random() < 0.4:
                 channel = rng.choice(["call", "email", "chat"])  # channel switch
+        self.hard_episodes += contacts >= HARD_EPISODE_CONTACTS
         if rng.random() < 0.5:
             self._survey(rng, ts + timedelta(hours=rng.randint(1, 20)), account, index, channel, reason, phase, contacts)
         if contacts >= 3 and self.side.random() < 0.5:  # had to ask three times: says so in public
@@ -661,6 +669,8 @@ class Generator:
                 "top_repeat_reason_phase": "i_have_it_now_what",
                 "highest_effort_phase": "i_have_it_now_what",
                 "lowest_ces_phase": "i_have_it_now_what",
+                "churn_driver": {"hard_episode_contacts": HARD_EPISODE_CONTACTS, "churn_after_hard_episode": CHURN_AFTER_HARD_EPISODE,
+                                 "churn_otherwise": CHURN_OTHERWISE},
             },
             "files": files,
             "pii": self.pii,

@@ -1,6 +1,6 @@
 -- The link from effort to churn and revenue. Each customer gets an effort band and an outcome group
 -- from their contact episodes and CES answers; churn (a cancelled subscription) and revenue (paid
--- invoices) come from billing events. Rows: per effort band, per outcome group, and per root cause the
+-- invoices) come from billing events, so the customers are those billing knows (with any billing event). Rows: per effort band, per outcome group, and per root cause the
 -- revenue at risk: what customers still with us, whose latest episode on that reason is unresolved,
 -- pay, times the churn rate of customers left with an unresolved issue.
 with interactions as (
@@ -17,6 +17,7 @@ billing as (
         bool_or(interaction_type = 'subscription_cancelled') as churned,
         coalesce(sum(amount) filter (where interaction_type = 'invoice_paid'), 0)::decimal(18, 2) as revenue
     from interactions
+    where touchpoint = 'billing'
     group by customer_id
 ),
 

@@ -1,13 +1,18 @@
 -- Key drivers: which reasons raise high effort and churn, with a 95% confidence interval so that noise
 -- is not reported as a driver. High effort is judged per episode (an episode of `high_effort_contacts`
--- contacts or more, or one left unresolved), churn per customer (a cancelled subscription). A reason's
+-- contacts or more, or one left unresolved), churn per customer with a billing event (a cancelled
+-- subscription). A reason's
 -- lift is its rate over the rate without it; the interval is the log-method interval of that risk ratio.
 with episodes as (
     select * from {{ ref('contact_episodes') }} where reason_code <> 'unknown'
 ),
 
-churned as (
-    select distinct customer_id from {{ ref('interactions') }} where interaction_type = 'subscription_cancelled'
+-- Only customers billing knows can churn: the churn comparison is among them.
+billing_customers as (
+    select customer_id, bool_or(interaction_type = 'subscription_cancelled') as is_churned
+    from {{ ref('interactions') }}
+    where touchpoint = 'billing'
+    group by customer_id
 ),
 
 reasons as (
@@ -34,8 +39,9 @@ customer_reasons as (
 ),
 
 customers as (
-    select customer_id, customer_id in (select customer_id from churned) as is_churned
+    select customer_id, billing_customers.is_churned
     from (select distinct customer_id from episodes)
+    join billing_customers using (customer_id)
 ),
 
 churn_cells as (
