@@ -677,7 +677,8 @@ class Generator:
             "identity_traps": {"shared_phone_accounts": self.shared_phones, "placeholder_email": PLACEHOLDER_EMAIL,
                                "placeholder_tickets": self.placeholder_tickets},
         }
-        (self.out / "_truth.json").write_text(json.dumps(truth, indent=2))
+        with open(self.out / "_truth.json", "w") as handle:  # streamed: the PII list grows with customers
+            json.dump(truth, handle, indent=2)
         return truth
 
 

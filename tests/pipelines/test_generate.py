@@ -58,4 +58,6 @@ def test_memory_does_not_grow_with_customers(tmp_path):
         tracemalloc.stop()
         return top
     small, large = peak(1000), peak(4000)  # both fill whole ticket pages; 4x the customers
-    assert large < small * 1.15
+    # Only the truth's PII list grows (under 100 bytes a customer), plus whichever gzip writers happen to be
+    # open at the end; keeping customers' records would add kilobytes per customer.
+    assert large - small < 1_000_000
