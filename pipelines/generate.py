@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from transforms.schema import JOURNEY_PHASES as PHASES
+from transforms.sources import google_forms
 
 # Reasons customers contact us about in each phase, with weights. The planted truth: billing confusion
 # in the onboarding phase is rarely solved at the first contact, so it drives most repeat contacts.
@@ -52,6 +53,14 @@ PHASE_CES = {
     "looking_and_deciding": 5.8, "taking_the_leap": 5.2, "i_have_it_now_what": 3.4,
     "first_success": 5.0, "part_of_core": 5.4, "telling_others": 6.3,
 }
+# The perception gap: leadership rates this phase easy (CES-like 1-7) while customers find it the hardest.
+PERCEPTION_BLIND_SPOT = "i_have_it_now_what"
+PERCEIVED_BLIND_SPOT_EASE = 6.2
+
+
+def score_to_improve(ease: int) -> float:
+    """How likely an internal respondent ticks a phase as needing improvement, given how easy they think it is."""
+    return max(0.02, (5 - ease) / 5)
 
 # Customer verbatims, written differently from the taxonomy examples.
 VERBATIMS = {
@@ -125,8 +134,8 @@ MENU_PATHS = {
     "cancel_request": "account>cancel",
 }
 PRODUCT_ERRORS = ["Sync failed: timeout while uploading", "Report export crashed", "Could not save template, error 500"]
-COLUMNS = {"csv": CALL_COLUMNS, "survey_csv": SURVEY_COLUMNS, "ivr_csv": IVR_COLUMNS}
-TIMESTAMP_COLUMN = {"call_center": 3, "ivr": 3, "survey": 6}
+COLUMNS = {"csv": CALL_COLUMNS, "survey_csv": SURVEY_COLUMNS, "ivr_csv": IVR_COLUMNS, "forms_csv": list(google_forms.COLUMNS)}
+TIMESTAMP_COLUMN = {"call_center": 3, "ivr": 3, "survey": 6, "internal_survey": 0}
 SURVEY_QUESTION_ROW = {
     "Q_Touchpoint": "Which channel did you use?", "Q_CES": "The company made it easy for me to handle my issue.",
     "Q_CSAT": "How satisfied are you with the support you received?",
@@ -160,7 +169,7 @@ class Sink:
     root: Path
     touchpoint: str
     stem: str
-    kind: str  # jsonl | csv | survey_csv | ivr_csv | zendesk | appstore
+    kind: str  # jsonl | csv | survey_csv | ivr_csv | forms_csv | zendesk | appstore
     per_file: int
     gzip_every: int = 0  # gzip every n-th file (0: never)
     stats: dict = field(default_factory=dict)
@@ -176,7 +185,8 @@ class Sink:
     def _open(self) -> None:
         self._index += 1
         self._count = 0
-        ext = {"jsonl": "jsonl", "csv": "csv", "survey_csv": "csv", "ivr_csv": "csv", "zendesk": "json", "appstore": "json"}[self.kind]
+        ext = {"jsonl": "jsonl", "csv": "csv", "survey_csv": "csv", "ivr_csv": "csv", "forms_csv": "csv", "zendesk": "json",
+               "appstore": "json"}[self.kind]
         gz = self.gzip_every and self._index % self.gzip_every == 0
         self._name = f"{self.touchpoint}/{self.stem}-{self._index:04d}.{ext}" + (".gz" if gz else "")
         path = self.root / self._name
@@ -264,6 +274,7 @@ class Generator:
             "app_store": Sink(self.out, "app_store", "reviews", "appstore", max(1, min(per, 500))),
             "ivr": Sink(self.out, "ivr", "flows", "ivr_csv", per),
             "orders": Sink(self.out, "orders", "webhooks", "jsonl", per),
+            "internal_survey": Sink(self.out, "internal_survey", "responses", "forms_csv", per),
         }
         self.recent = {name: [] for name in ("web", "billing", "call_center", "orders")}
         self.ticket_seq = 0
@@ -652,9 +663,36 @@ class Generator:
             self._review(ts + timedelta(days=1), self.side.randint(1, 2), self._verbatim(self.side, reason, 0))
         return ts
 
+    def internal_survey(self) -> None:
+        """Leadership and staff answer the perception survey (google_forms.COLUMNS) about each phase.
+
+        Planted: leadership believes getting started (i_have_it_now_what) is easy and rarely names it
+        as needing improvement, while staff, who take those contacts, see it nearly as customers do.
+        Elsewhere both groups are a little kinder than customers."""
+        rng = random.Random(self.seed * 3_000_017)
+        groups = [("leadership", max(6, self.customers // 500)), ("staff", max(30, self.customers // 40))]
+        for group, respondents in groups:
+            for _ in range(respondents):
+                role = "Leadership team" if group == "leadership" else rng.choice(["Customer-facing staff", "Other staff"])
+                ease, does_well, ticked = [], [], []
+                for phase, label in zip(PHASES, google_forms.PHASE_LABELS):
+                    believed = PHASE_CES[phase] + 0.4
+                    if phase == PERCEPTION_BLIND_SPOT:
+                        believed = PERCEIVED_BLIND_SPOT_EASE if group == "leadership" else PHASE_CES[phase] + 0.3
+                    score = min(7, max(1, round(rng.gauss(believed, 0.7))))
+                    ease.append(score if rng.random() < 0.95 else "")  # grid rows may be left blank
+                    does_well.append(min(5, max(1, round(score * 5 / 7 + rng.gauss(0.2, 0.5)))))
+                    if rng.random() < score_to_improve(score):
+                        ticked.append(label)
+                when = START + timedelta(days=rng.uniform(0, 150), seconds=rng.randint(0, 86399))
+                row = [when.strftime("%-m/%-d/%Y %H:%M:%S"), role, rng.choice(["Support", "Sales", "Product", "Finance", "Executive"]),
+                       *ease, *does_well, ", ".join(ticked)]
+                self._emit(rng, "internal_survey", row)
+
     def run(self) -> dict:
         for index in range(self.customers):
             self.customer(index)
+        self.internal_survey()
         for sink in self.sinks.values():
             sink.close()
         files = {}
@@ -669,6 +707,7 @@ class Generator:
                 "top_repeat_reason_phase": "i_have_it_now_what",
                 "highest_effort_phase": "i_have_it_now_what",
                 "lowest_ces_phase": "i_have_it_now_what",
+                "perception_gap": {"question": "ease", "area": PERCEPTION_BLIND_SPOT, "group": "leadership"},
                 "churn_driver": {"hard_episode_contacts": HARD_EPISODE_CONTACTS, "churn_after_hard_episode": CHURN_AFTER_HARD_EPISODE,
                                  "churn_otherwise": CHURN_OTHERWISE},
             },

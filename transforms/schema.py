@@ -8,7 +8,8 @@ import pyarrow as pa
 
 SCHEMA_VERSION = "1.0.0"
 
-TOUCHPOINTS = ("web", "app", "call_center", "email", "chat", "survey", "billing", "product", "social", "app_store", "ivr", "orders")
+TOUCHPOINTS = ("web", "app", "call_center", "email", "chat", "survey", "billing", "product", "social", "app_store", "ivr", "orders",
+               "internal_survey")
 CHANNEL_TYPES = ("self_service", "assisted", "automated", "community")
 OUTCOMES = ("resolved", "unresolved", "escalated", "transferred", "abandoned", "pending", "not_applicable")
 JOURNEY_PHASES = (
@@ -26,7 +27,7 @@ AMOUNT = pa.decimal128(18, 2)
 # Columns an adapter fills from the raw record: (name, type, description).
 SOURCE_FIELDS = [
     ("interaction_id", pa.string(), "Stable id: '<touchpoint>:<the source's own id>'; the same on every rerun."),
-    ("touchpoint", pa.string(), "The input folder's touchpoint: web, app, call_center, email, chat, survey, billing, product, social, app_store, ivr, orders, or one a user added."),
+    ("touchpoint", pa.string(), "The input folder's touchpoint: web, app, call_center, email, chat, survey, billing, product, social, app_store, ivr, orders, internal_survey, or one a user added."),
     ("channel_type", pa.string(), "self_service, assisted, automated or community."),
     ("interaction_type", pa.string(), "page_view, screen_view, identify, <track event>, call, ticket, chat_conversation, survey_response, invoice_paid, payment_failed, ..."),
     ("occurred_at", UTC_TIMESTAMP, "When it happened, normalised to UTC."),

@@ -233,3 +233,17 @@ def test_effort_outcomes_recover_the_planted_churn_link(world):
     rate = dict(con.execute("select \"group\", churn_rate from effort_outcomes where dimension = 'effort_band'").fetchall())
     assert rate["high"] > 1.5 * rate["low"]
     assert rate["low"] < planted["churn_otherwise"] + 0.07
+
+
+def test_perception_gaps_find_the_planted_blind_spot(world):
+    """Leadership believes getting started is easy; customers find it the hardest phase, staff nearly agree."""
+    planted = world["truth"]["planted"]["perception_gap"]
+    con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
+    top = con.execute("select journey_phase, widest_gap_group from perception_gaps where gap_rank = 1").fetchone()
+    assert top == (planted["area"], planted["group"])
+    widest_ease = con.execute(f"""select journey_phase, leadership_gap, staff_gap from perception_gaps
+                                  where question = '{planted["question"]}' order by leadership_gap desc limit 1""").fetchone()
+    assert widest_ease[0] == planted["area"] and widest_ease[1] > 2 * widest_ease[2] > 0
+    respondents = con.execute("select max(leadership_respondents), max(staff_respondents) from perception_gaps").fetchone()
+    assert respondents[0] >= 5 and respondents[1] >= 25
+    assert con.execute("select count(*) from interactions where touchpoint = 'internal_survey'").fetchone()[0] == 0

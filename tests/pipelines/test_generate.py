@@ -23,7 +23,8 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
 def test_every_touchpoint_in_its_native_shape_with_planted_dirt(tmp_path):
     truth = generate(tmp_path, 300, seed=5, records_per_file=1000)
     folders = {name.split("/")[0] for name in truth["files"]}
-    assert folders == {"web", "app", "call_center", "email", "chat", "survey", "billing", "product", "social", "app_store", "ivr", "orders"}
+    assert folders == {"web", "app", "call_center", "email", "chat", "survey", "billing", "product", "social", "app_store", "ivr", "orders",
+                       "internal_survey"}
     records = sum(f["records"] for f in truth["files"].values())
     malformed = sum(f["malformed"] for f in truth["files"].values())
     duplicates = sum(f["duplicates"] for f in truth["files"].values())
@@ -46,6 +47,9 @@ def test_every_touchpoint_in_its_native_shape_with_planted_dirt(tmp_path):
     orders = [json.loads(line) for line in (tmp_path / "orders" / "webhooks-0001.jsonl").read_text().splitlines() if line.endswith("}}")]
     assert {"orders/create", "fulfillments/update", "orders/fulfilled"} <= {o.get("topic") for o in orders}
     assert any(o.get("payload", {}).get("shipment_status") == "delayed" for o in orders)
+    forms = (tmp_path / "internal_survey" / "responses-0001.csv").read_text().splitlines()
+    assert forms[0].startswith("Timestamp,Your role,Your team,How easy do we make it for customers to deal with us? [Looking & Deciding]")
+    assert {"Leadership team", "Customer-facing staff"} <= {line.split(",")[1] for line in forms[1:]}
     product = (tmp_path / "product" / "export-0001.jsonl").read_text()
     assert '"event_type":"Feature Used"' in product and '"error_message"' in product
 

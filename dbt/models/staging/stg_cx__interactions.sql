@@ -40,6 +40,8 @@ renamed as (
         run_id,
         interaction_type in ('call', 'ticket', 'chat_conversation') and reason_code is not null as is_contact
     from source
+    -- staff and leadership answering the perception survey are not customers (stg_cx__internal_answers)
+    where interaction_type <> 'internal_survey_response'
 )
 
 select * from renamed

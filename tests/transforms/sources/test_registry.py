@@ -4,7 +4,7 @@ from transforms.sources import DEFAULT_TOUCHPOINTS, AdapterConfigError, load_ada
 
 
 def test_the_default_configuration_names_every_built_in_touchpoint():
-    assert sorted(load_adapters()) == ["app", "app_store", "billing", "call_center", "chat", "email", "ivr", "orders",
+    assert sorted(load_adapters()) == ["app", "app_store", "billing", "call_center", "chat", "email", "internal_survey", "ivr", "orders",
                                        "product", "social", "survey", "web"]
 
 
