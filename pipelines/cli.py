@@ -75,13 +75,27 @@ def _ingest(input_dir: str, lake: Path, taxonomy: str | None, chunk_mb: float, b
         raise CxError(str(exc)) from None
 
 
-def _build(lake: Path, duckdb_path: Path, exports: Path, full_refresh: bool = False):
+def _actions(actions: str | None, input_dir: str, taxonomy: str | None):
+    """The checked closed-loop actions: --actions, else _actions.csv in the input folder if there is one."""
+    from pipelines.actions import ActionsError, load_actions
+    from transforms.tagging.taxonomy import TaxonomyError, load_taxonomy
+
+    if actions is not None and not Path(actions).is_file():
+        raise CxError(f"{actions}: actions file not found")
+    try:
+        codes = {reason.code for reason in load_taxonomy(taxonomy).reasons}
+        return load_actions(actions or Path(input_dir) / "_actions.csv", codes)
+    except (ActionsError, TaxonomyError) as exc:
+        raise CxError(str(exc)) from None
+
+
+def _build(lake: Path, duckdb_path: Path, exports: Path, actions, full_refresh: bool = False):
     from pipelines.warehouse import WarehouseError, build_warehouse
 
     if not (lake / "current").exists():
         raise CxError(f"{lake}/current: nothing published yet; run `cx ingest` first")
     try:
-        return build_warehouse(lake / "current", duckdb_path, exports, full_refresh=full_refresh)
+        return build_warehouse(lake / "current", duckdb_path, exports, full_refresh=full_refresh, actions=actions)
     except WarehouseError as exc:
         raise CxError(str(exc)) from None
 
@@ -111,6 +125,8 @@ def scope_options(command):
     return click.option("--full", is_flag=True, help="Read every input file again into a fresh run.")(command)
 
 
+actions_option = click.option("--actions", type=click.Path(dir_okay=False), default=None,
+                              help="The team's closed-loop actions CSV (default: _actions.csv in the input folder, if any).")
 buckets_option = click.option("--buckets", type=click.IntRange(min=0), default=0, show_default=True,
                               help="Dedup buckets and write groups (0: one per 32 MB of input).")
 
@@ -161,11 +177,15 @@ def ingest(ctx: click.Context, input_dir: str, warehouse: str, taxonomy: str | N
 
 
 @cli.command(help="Build the DuckDB warehouse and Parquet exports with dbt over the published lake.")
+@click.option("--input", "input_dir", type=click.Path(file_okay=False), default="data/raw", show_default=True,
+              help="Where the default actions file (_actions.csv) is looked for.")
 @warehouse_option
+@taxonomy_option
+@actions_option
 @click.option("--full-refresh", is_flag=True, help="Rebuild every model from scratch instead of refreshing what new runs touched.")
-def build(warehouse: str, full_refresh: bool) -> None:
+def build(input_dir: str, warehouse: str, taxonomy: str | None, actions: str | None, full_refresh: bool) -> None:
     paths = _paths(warehouse)
-    result = _build(paths["lake"], paths["duckdb"], paths["exports"], full_refresh)
+    result = _build(paths["lake"], paths["duckdb"], paths["exports"], _actions(actions, input_dir, taxonomy), full_refresh)
     console.print(f"dbt build passed in {result.seconds:.1f}s: {result.duckdb_path}, exports in {result.exports_dir}/")
 
 
@@ -182,12 +202,14 @@ def build(warehouse: str, full_refresh: bool) -> None:
 @tiers_option
 @touchpoints_option
 @identity_option
+@actions_option
 @scope_options
 def run(input_dir: str, customers: int, seed: int, regenerate: bool, warehouse: str, taxonomy: str | None,
-        chunk_mb: float, buckets: int, tiers: str, touchpoints: str | None, identity: str | None, **scope) -> None:
+        chunk_mb: float, buckets: int, tiers: str, touchpoints: str | None, identity: str | None, actions: str | None,
+        **scope) -> None:
     from pipelines.generate import generate as write_sample
     from pipelines.summary import collect, render
-    from pipelines.warehouse import unseen_runs
+    from pipelines.warehouse import actions_changed, unseen_runs
 
     paths = _paths(warehouse)
     seconds: dict[str, float] = {}
@@ -200,13 +222,15 @@ def run(input_dir: str, customers: int, seed: int, regenerate: bool, warehouse: 
         started = time.perf_counter()
         result = _ingest(input_dir, paths["lake"], taxonomy, chunk_mb, buckets, tiers, (), scope, touchpoints, identity)
         seconds["ingest"] = time.perf_counter() - started
-    if result.nothing_new and unseen_runs(paths["duckdb"], paths["lake"] / "current") == []:
+    checked_actions = _actions(actions, input_dir, taxonomy)
+    if (result.nothing_new and unseen_runs(paths["duckdb"], paths["lake"] / "current") == []
+            and not actions_changed(paths["duckdb"], checked_actions)):
         console.print(f"nothing new: every file under {input_dir}/ is in the published run {result.run_id}; "
                       "the warehouse is up to date (--reprocess or --full read files again)")
         render(console, collect(paths["duckdb"], result.manifest), paths["duckdb"], paths["exports"], seconds)
         return
     with console.status("Building the warehouse (dbt build)..."):
-        built = _build(paths["lake"], paths["duckdb"], paths["exports"])
+        built = _build(paths["lake"], paths["duckdb"], paths["exports"], checked_actions)
         seconds["dbt build"] = built.seconds
     render(console, collect(built.duckdb_path, result.manifest), built.duckdb_path, built.exports_dir, seconds)
 
@@ -220,10 +244,11 @@ def run(input_dir: str, customers: int, seed: int, regenerate: bool, warehouse: 
 @warehouse_option
 @taxonomy_option
 @touchpoints_option
+@actions_option
 @chunk_option
 @tiers_option
 def replay(input_dir: str, touchpoint: str | None, error_type: str | None, dry_run: bool, warehouse: str,
-           taxonomy: str | None, touchpoints: str | None, chunk_mb: float, tiers: str) -> None:
+           taxonomy: str | None, touchpoints: str | None, actions: str | None, chunk_mb: float, tiers: str) -> None:
     from rich.table import Table
 
     from pipelines.replay import failed_files, replay_globs
@@ -253,7 +278,7 @@ def replay(input_dir: str, touchpoint: str | None, error_type: str | None, dry_r
     good, failed = sum(f["good"] for f in counted), sum(f["failed"] for f in counted)
     console.print(f"replayed {len(counted)} files ({sum(f.failed for f in files if f.exists):,} failed records before): "
                   f"now {good:,} good, {failed:,} still failed; run {result.run_id} published")
-    built = _build(paths["lake"], paths["duckdb"], paths["exports"])
+    built = _build(paths["lake"], paths["duckdb"], paths["exports"], _actions(actions, input_dir, taxonomy))
     console.print(f"warehouse rebuilt in {built.seconds:.1f}s: {built.duckdb_path}")
 
 

@@ -3,9 +3,11 @@
     cx generate --customers 2000 --seed 7 --out data/raw
 
 Writes data/raw/<touchpoint>/... (Segment JSONL for web and app, a contact-centre CSV, Zendesk ticket
-pages, Intercom conversations, a Qualtrics-style survey CSV, Stripe events) and data/raw/_truth.json:
-what was planted (the reason behind most repeat contacts, the hardest phase) and, per file, how many
-records, malformed records and re-sent duplicates it holds. Customers are simulated one at a time from
+pages, Intercom conversations, a Qualtrics-style survey CSV, Stripe events, ...; every touchpoint in the
+README), the team's closed-loop actions in data/raw/_actions.csv, and data/raw/_truth.json: what was
+planted (the reason behind most repeat contacts, the hardest phase, the effort -> churn link, the
+perception gap, the action that worked) and, per file, how many records, malformed records and re-sent
+duplicates it holds. Customers are simulated one at a time from
 a per-customer seed, so output is deterministic and memory stays flat whatever --customers is.
 """
 
@@ -53,6 +55,29 @@ PHASE_CES = {
     "looking_and_deciding": 5.8, "taking_the_leap": 5.2, "i_have_it_now_what": 3.4,
     "first_success": 5.0, "part_of_core": 5.4, "telling_others": 6.3,
 }
+# The closed loop (written to _actions.csv): one finished action fixed setup help from its done date on
+# (first-contact resolution 0.65 -> 0.95); another, on login problems, changed nothing. The action on
+# billing confusion is still in progress and overdue, one on bugs is open without an owner, one was dropped.
+FIX_DONE_ON = datetime(2026, 4, 13, tzinfo=timezone.utc)
+FIXED_RESOLUTION = 0.95
+ACTIONS = [
+    {"action_id": "CX-101", "root_cause": "setup_help", "journey_phase": "i_have_it_now_what", "touchpoint": "",
+     "action": "Guided setup for the Salesforce integration", "owner": "Onboarding squad", "opened_on": "2026-02-02",
+     "due_on": "2026-04-10", "status": "done", "done_on": FIX_DONE_ON.date().isoformat()},
+    {"action_id": "CX-102", "root_cause": "login_problem", "journey_phase": "", "touchpoint": "",
+     "action": "Redesign the password reset email", "owner": "Identity team", "opened_on": "2026-02-16",
+     "due_on": "2026-03-15", "status": "done", "done_on": "2026-03-20"},
+    {"action_id": "CX-103", "root_cause": "billing_confusion", "journey_phase": "", "touchpoint": "",
+     "action": "Explain every line of the first invoice", "owner": "Billing operations", "opened_on": "2026-03-02",
+     "due_on": "2026-04-30", "status": "in_progress", "done_on": ""},
+    {"action_id": "CX-104", "root_cause": "bug_report", "journey_phase": "", "touchpoint": "",
+     "action": "Crash-free reports release", "owner": "", "opened_on": "2026-03-09", "due_on": "2099-12-31",
+     "status": "open", "done_on": ""},
+    {"action_id": "CX-105", "root_cause": "order_status", "journey_phase": "", "touchpoint": "chat",
+     "action": "Order tracking answers in the chat bot", "owner": "Support tooling", "opened_on": "2026-01-19",
+     "due_on": "2026-02-28", "status": "dropped", "done_on": ""},
+]
+
 # The perception gap: leadership rates this phase easy (CES-like 1-7) while customers find it the hardest.
 PERCEPTION_BLIND_SPOT = "i_have_it_now_what"
 PERCEIVED_BLIND_SPOT_EASE = 6.2
@@ -637,6 +662,8 @@ class Generator:
         reasons, weights = zip(*PHASE_REASONS[phase])
         reason = rng.choices(reasons, weights)[0]
         fcr = FIRST_CONTACT_RESOLUTION.get(reason, DEFAULT_RESOLUTION)
+        if reason == ACTIONS[0]["root_cause"] and ts >= FIX_DONE_ON:  # the action that worked
+            fcr = FIXED_RESOLUTION
         channel = rng.choices(["call", "email", "chat"], [45, 30, 25])[0]
         contacts = 0
         while True:
@@ -693,6 +720,10 @@ class Generator:
         for index in range(self.customers):
             self.customer(index)
         self.internal_survey()
+        with open(self.out / "_actions.csv", "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(ACTIONS[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(ACTIONS)
         for sink in self.sinks.values():
             sink.close()
         files = {}
@@ -707,6 +738,8 @@ class Generator:
                 "top_repeat_reason_phase": "i_have_it_now_what",
                 "highest_effort_phase": "i_have_it_now_what",
                 "lowest_ces_phase": "i_have_it_now_what",
+                "actions": {"worked": ACTIONS[0]["action_id"], "no_change": ACTIONS[1]["action_id"],
+                            "overdue": ACTIONS[2]["action_id"], "open": [ACTIONS[2]["action_id"], ACTIONS[3]["action_id"]]},
                 "perception_gap": {"question": "ease", "area": PERCEPTION_BLIND_SPOT, "group": "leadership"},
                 "churn_driver": {"hard_episode_contacts": HARD_EPISODE_CONTACTS, "churn_after_hard_episode": CHURN_AFTER_HARD_EPISODE,
                                  "churn_otherwise": CHURN_OTHERWISE},

@@ -17,6 +17,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+
+from pipelines.actions import SCHEMA, write_checked_actions
+
 DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt"
 
 
@@ -63,13 +67,29 @@ def unseen_runs(duckdb_path: Path, lake_current: Path) -> list[str] | None:
     return sorted(lake - seen)
 
 
+def actions_changed(duckdb_path: Path, actions: pa.Table) -> bool:
+    """Whether the checked actions differ from those the warehouse was built with (stg_cx__actions)."""
+    import duckdb
+
+    if not duckdb_path.exists():
+        return True
+    try:
+        with duckdb.connect(str(duckdb_path), read_only=True) as con:
+            built = con.execute(f"select {', '.join(SCHEMA.names)} from stg_cx__actions order by action_id").to_arrow_table()
+    except duckdb.Error:
+        return True
+    return not built.cast(SCHEMA).equals(actions.sort_by("action_id"))
+
+
 def build_warehouse(lake_current: Path, duckdb_path: Path, exports_dir: Path, command: str = "build",
-                    full_refresh: bool = False) -> BuildResult:
+                    full_refresh: bool = False, actions: pa.Table | None = None) -> BuildResult:
     """Run `dbt <command>` over the published lake; swap the new DuckDB file and exports into place.
 
     Incremental by default: the live file is copied and built on; `full_refresh` (or no live file)
-    builds every model from scratch."""
-    duckdb_path, exports_dir = Path(duckdb_path).resolve(), Path(exports_dir).resolve()
+    builds every model from scratch. `actions` are the checked closed-loop actions (pipelines.actions);
+    None is no actions."""
+    # absolute, not resolved: `exports_dir` is a link to the live version and must stay the link
+    duckdb_path, exports_dir = Path(duckdb_path).resolve(), Path(os.path.abspath(exports_dir))
     duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     building_db = duckdb_path.with_name(duckdb_path.name + ".building")
     building_exports = exports_dir.with_name(exports_dir.name + ".building")
@@ -77,6 +97,8 @@ def build_warehouse(lake_current: Path, duckdb_path: Path, exports_dir: Path, co
         leftover.unlink(missing_ok=True)
     shutil.rmtree(building_exports, ignore_errors=True)
     building_exports.mkdir(parents=True)
+    actions_csv = write_checked_actions(SCHEMA.empty_table() if actions is None else actions,
+                                        duckdb_path.with_name(duckdb_path.name + ".actions.csv"))
     refresh_runs = None if full_refresh else unseen_runs(duckdb_path, Path(lake_current).resolve())
     if refresh_runs is None:
         flags = ["--full-refresh"]
@@ -87,6 +109,7 @@ def build_warehouse(lake_current: Path, duckdb_path: Path, exports_dir: Path, co
                CX_LAKE_PATH=str(Path(lake_current).resolve()),
                CX_DUCKDB_PATH=str(building_db),
                CX_EXPORTS_DIR=str(building_exports),
+               CX_ACTIONS_PATH=str(actions_csv),
                DBT_SEND_ANONYMOUS_USAGE_STATS="false",
                DBT_LOG_PATH=str(DBT_PROJECT / "logs"),
                DBT_TARGET_PATH=str(DBT_PROJECT / "target"))
@@ -95,6 +118,7 @@ def build_warehouse(lake_current: Path, duckdb_path: Path, exports_dir: Path, co
         [dbt_executable(), command, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT), "--no-use-colors", *flags],
         env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
+    actions_csv.unlink(missing_ok=True)
     log = proc.stdout + proc.stderr
     if proc.returncode != 0:
         building_db.unlink(missing_ok=True)
@@ -117,5 +141,9 @@ def swap_exports(built: Path, exports_dir: Path) -> None:
     link.symlink_to(version.name, target_is_directory=True)
     os.replace(link, exports_dir)
     for old in exports_dir.parent.glob(f"{exports_dir.name}-*"):
-        if old != version and old.is_dir():
+        if old == version:
+            continue
+        if old.is_symlink():  # left by builds that resolved the link (before this was fixed)
+            old.unlink()
+        elif old.is_dir():
             shutil.rmtree(old, ignore_errors=True)

@@ -7,6 +7,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
+from pipelines.actions import load_actions
 from pipelines.generate import generate
 from pipelines.ingest import IngestError, run
 from pipelines.publish import current_run
@@ -26,7 +27,7 @@ def world(tmp_path_factory):
     args = ["--input", str(raw), "--output", str(lake), "--chunk_mb", "0.25", "--buckets", "3"]
     first = run(args + ["--run_id", "first"])
     second = run(args + ["--run_id", "second", "--full"])
-    built = build_warehouse(lake / "current", root / "cx.duckdb", root / "exports")
+    built = build_warehouse(lake / "current", root / "cx.duckdb", root / "exports", actions=load_actions(raw / "_actions.csv"))
     return {"root": root, "raw": raw, "truth": truth, "lake": lake, "first": first, "second": second, "built": built}
 
 
@@ -247,3 +248,30 @@ def test_perception_gaps_find_the_planted_blind_spot(world):
     respondents = con.execute("select max(leadership_respondents), max(staff_respondents) from perception_gaps").fetchone()
     assert respondents[0] >= 5 and respondents[1] >= 25
     assert con.execute("select count(*) from interactions where touchpoint = 'internal_survey'").fetchone()[0] == 0
+
+
+def test_action_tracking_tells_the_action_that_worked_from_the_one_that_did_not(world):
+    planted = world["truth"]["planted"]["actions"]
+    con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
+    verdict = dict(con.execute("select action_id, verdict from action_tracking").fetchall())
+    assert verdict[planted["worked"]] == "worked"
+    assert verdict[planted["no_change"]] == "no_change"
+    worked = con.execute(f"""select unresolved_rate_change, unresolved_p_value, contacts_before, contacts_after
+                             from action_tracking where action_id = '{planted["worked"]}'""").fetchone()
+    assert worked[0] < -0.1 and worked[1] < 0.05 and min(worked[2:]) >= 20
+    overdue = {r[0] for r in con.execute("select action_id from action_tracking where is_overdue").fetchall()}
+    assert overdue == {planted["overdue"]}
+    assert {r[0] for r in con.execute("select action_id from action_tracking where is_open").fetchall()} == set(planted["open"])
+    share = con.execute("select avg(has_owner::int) from root_cause_ownership where is_top").fetchone()[0]
+    assert 0 < share < 1
+
+
+def test_a_second_build_swaps_the_exports_link(world, tmp_path):
+    """Each build publishes a new exports folder behind the same link; the previous one is removed."""
+    root = world["root"]
+    again = build_warehouse(world["lake"] / "current", root / "cx.duckdb", root / "exports",
+                            actions=load_actions(world["raw"] / "_actions.csv"))
+    assert again.exports_dir == root / "exports" and (root / "exports").is_symlink()
+    versions = sorted(p.name for p in root.glob("exports-*"))
+    assert len(versions) == 1 and (root / versions[0]).is_dir() and not (root / versions[0]).is_symlink()
+    assert (root / "exports" / "action_tracking.parquet").exists()

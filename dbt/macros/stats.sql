@@ -1,0 +1,16 @@
+{#- Two-sided p-value of a standard normal z, 2 * (1 - Phi(|z|)) = erfc(|z| / sqrt 2), by Abramowitz and
+    Stegun 7.1.26 (error under 1.5e-7): DuckDB has no normal distribution function. -#}
+{% macro two_sided_p_value(z) %}
+    {%- set t = '(1 / (1 + 0.3275911 * abs(' ~ z ~ ') / sqrt(2)))' -%}
+    (((((1.061405429 * {{ t }} - 1.453152027) * {{ t }} + 1.421413741) * {{ t }} - 0.284496736) * {{ t }} + 0.254829592)
+     * {{ t }} * exp(-(({{ z }}) * ({{ z }})) / 2))
+{% endmacro %}
+
+{#- z of a two-proportion test (pooled): after_events/after_n against before_events/before_n. -#}
+{% macro two_proportion_z(before_events, before_n, after_events, after_n) %}
+    (({{ after_events }} / nullif({{ after_n }}, 0) - {{ before_events }} / nullif({{ before_n }}, 0))
+     / nullif(sqrt(
+         (({{ before_events }} + {{ after_events }}) / nullif({{ before_n }} + {{ after_n }}, 0))
+         * (1 - ({{ before_events }} + {{ after_events }}) / nullif({{ before_n }} + {{ after_n }}, 0))
+         * (1 / nullif({{ before_n }}, 0) + 1 / nullif({{ after_n }}, 0))), 0))
+{% endmacro %}

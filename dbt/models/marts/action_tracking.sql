@@ -1,0 +1,101 @@
+-- The closed loop: every action the team logged against a root cause, whether it is open or overdue,
+-- and for a finished action its root cause's contacts in the `action_window_days` before done_on
+-- against as many days after: unresolved and repeat rates, the change, and whether the change is
+-- beyond noise (two-proportion test). "Today" is the data's latest event, not the clock.
+{%- set window = var('action_window_days') %}
+with actions as (
+    select * from {{ ref('stg_cx__actions') }}
+),
+
+contacts as (
+    select occurred_at::date as day, reason_code, journey_phase, touchpoint, effective_outcome, is_repeat_contact
+    from {{ ref('int_contacts_sequenced') }}
+),
+
+as_of as (
+    select max(occurred_at)::date as as_of_date from {{ ref('stg_cx__interactions') }}
+),
+
+windows as (
+    select
+        actions.*,
+        as_of.as_of_date,
+        done_on - {{ window }} as before_from,
+        done_on + {{ window }} as after_until
+    from actions
+    cross join as_of
+),
+
+measured as (
+    select
+        windows.action_id,
+        count(contacts.day) filter (where contacts.day < windows.done_on)::bigint as contacts_before,
+        count_if(contacts.day < windows.done_on and contacts.effective_outcome <> 'resolved')::bigint as unresolved_before,
+        count_if(contacts.day < windows.done_on and contacts.is_repeat_contact)::bigint as repeats_before,
+        count(contacts.day) filter (where contacts.day >= windows.done_on)::bigint as contacts_after,
+        count_if(contacts.day >= windows.done_on and contacts.effective_outcome <> 'resolved')::bigint as unresolved_after,
+        count_if(contacts.day >= windows.done_on and contacts.is_repeat_contact)::bigint as repeats_after
+    from windows
+    left join contacts
+        on contacts.reason_code = windows.root_cause
+        and (windows.journey_phase is null or contacts.journey_phase = windows.journey_phase)
+        and (windows.touchpoint is null or contacts.touchpoint = windows.touchpoint)
+        and contacts.day >= windows.before_from
+        and contacts.day < windows.after_until
+    group by windows.action_id
+),
+
+tested as (
+    select
+        windows.*,
+        measured.* exclude (action_id),
+        unresolved_before / nullif(contacts_before, 0) as unresolved_rate_before,
+        unresolved_after / nullif(contacts_after, 0) as unresolved_rate_after,
+        repeats_before / nullif(contacts_before, 0) as repeat_rate_before,
+        repeats_after / nullif(contacts_after, 0) as repeat_rate_after,
+        {{ two_proportion_z('unresolved_before', 'contacts_before', 'unresolved_after', 'contacts_after') }} as unresolved_z,
+        {{ two_proportion_z('repeats_before', 'contacts_before', 'repeats_after', 'contacts_after') }} as repeat_z
+    from windows
+    join measured using (action_id)
+),
+
+final as (
+    select
+        action_id,
+        root_cause,
+        journey_phase,
+        touchpoint,
+        action,
+        owner,
+        status,
+        opened_on,
+        due_on,
+        done_on,
+        as_of_date,
+        status in ('open', 'in_progress') as is_open,
+        status in ('open', 'in_progress') and due_on < as_of_date as is_overdue,
+        case when status in ('open', 'in_progress') and due_on < as_of_date then as_of_date - due_on end::bigint as days_overdue,
+        case when status = 'done' then before_from end as before_from,
+        case when status = 'done' then after_until end as after_until,
+        case when status = 'done' then contacts_before end as contacts_before,
+        case when status = 'done' then contacts_after end as contacts_after,
+        case when status = 'done' then round(unresolved_rate_before, 4) end as unresolved_rate_before,
+        case when status = 'done' then round(unresolved_rate_after, 4) end as unresolved_rate_after,
+        case when status = 'done' then round(unresolved_rate_after - unresolved_rate_before, 4) end as unresolved_rate_change,
+        case when status = 'done' then round({{ two_sided_p_value('unresolved_z') }}, 4) end as unresolved_p_value,
+        case when status = 'done' then round(repeat_rate_before, 4) end as repeat_rate_before,
+        case when status = 'done' then round(repeat_rate_after, 4) end as repeat_rate_after,
+        case when status = 'done' then round(repeat_rate_after - repeat_rate_before, 4) end as repeat_rate_change,
+        case when status = 'done' then round({{ two_sided_p_value('repeat_z') }}, 4) end as repeat_p_value,
+        case
+            when status <> 'done' then null
+            when after_until > as_of_date + 1 then 'too_early'
+            when least(contacts_before, contacts_after) < {{ var('action_min_contacts') }} then 'too_few_contacts'
+            when coalesce({{ two_sided_p_value('unresolved_z') }}, 1) >= {{ var('action_significance') }} then 'no_change'
+            when unresolved_rate_after < unresolved_rate_before then 'worked'
+            else 'worse'
+        end as verdict
+    from tested
+)
+
+select * from final
