@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint install clean
+.PHONY: run test docs bench lint install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ install: $(STAMP)
 ## Generate sample data (if none), ingest, quality gate, dbt build, summary.
 run: $(STAMP)
 	$(BIN)/cx run
+
+## The dbt docs site (definitions next to every column, lineage, exposures) as one offline HTML file.
+docs: run
+	$(BIN)/cx docs
 
 ## The test suite: units, Beam wiring, and end to end on a small generated dataset.
 test: $(STAMP)

@@ -5,6 +5,7 @@
     cx ingest --input data/raw          the Beam job alone (extra arguments go to Beam, e.g. --runner)
     cx build                            dbt build over the published lake
     cx query "select * from root_causes limit 5"
+    cx docs                             the dbt docs site as one HTML file under data/warehouse/docs
 """
 
 from __future__ import annotations
@@ -310,6 +311,21 @@ def eval_tags(taxonomy: str | None, labeled: str, text_field: str, label_field: 
     from pipelines.summary import render_evaluation
 
     render_evaluation(console, result)
+
+
+@cli.command(help="Build the dbt docs site (models, columns, definitions, lineage, exposures) as one offline HTML file.")
+@warehouse_option
+def docs(warehouse: str) -> None:
+    from pipelines.warehouse import WarehouseError, generate_docs
+
+    paths = _paths(warehouse)
+    if not paths["duckdb"].exists():
+        raise CxError(f"{paths['duckdb']}: no warehouse yet; run `cx run` first")
+    try:
+        index = generate_docs(paths["lake"] / "current", paths["duckdb"], Path(warehouse) / "docs")
+    except WarehouseError as exc:
+        raise CxError(str(exc)) from None
+    console.print(f"docs written: {index} (open it in a browser; no server needed)")
 
 
 @cli.command(help="Run one SQL query on the warehouse (read-only) and print the result.")

@@ -129,6 +129,37 @@ def build_warehouse(lake_current: Path, duckdb_path: Path, exports_dir: Path, co
     return BuildResult(duckdb_path, exports_dir, seconds, log, refresh_runs)
 
 
+def generate_docs(lake_current: Path, duckdb_path: Path, docs_dir: Path) -> Path:
+    """`dbt docs generate --static` against a copy of the warehouse (the live file stays readable): the
+    models, columns, tests, lineage and exposures, with the warehouse's column types, as one HTML file
+    (docs_dir/index.html, opens from disk, no server or network) next to manifest.json and catalog.json."""
+    duckdb_path, docs_dir = Path(duckdb_path).resolve(), Path(os.path.abspath(docs_dir))
+    copy = duckdb_path.with_name(duckdb_path.name + ".docs")
+    target = docs_dir.with_name(docs_dir.name + ".building")
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copyfile(duckdb_path, copy)
+    env = dict(os.environ, CX_LAKE_PATH=str(Path(lake_current).resolve()), CX_DUCKDB_PATH=str(copy),
+               DBT_SEND_ANONYMOUS_USAGE_STATS="false", DBT_LOG_PATH=str(DBT_PROJECT / "logs"))
+    try:
+        proc = subprocess.run(
+            [dbt_executable(), "docs", "generate", "--static", "--project-dir", str(DBT_PROJECT), "--profiles-dir",
+             str(DBT_PROJECT), "--target-path", str(target), "--no-use-colors"],
+            env=env, capture_output=True, text=True)
+    finally:
+        copy.unlink(missing_ok=True)
+        copy.with_name(copy.name + ".wal").unlink(missing_ok=True)
+    if proc.returncode != 0:
+        shutil.rmtree(target, ignore_errors=True)
+        raise WarehouseError(f"dbt docs generate failed: {_failures(proc.stdout + proc.stderr)}")
+    shutil.rmtree(docs_dir, ignore_errors=True)
+    docs_dir.mkdir(parents=True)
+    shutil.copyfile(target / "static_index.html", docs_dir / "index.html")
+    for name in ("manifest.json", "catalog.json"):
+        shutil.copyfile(target / name, docs_dir / name)
+    shutil.rmtree(target, ignore_errors=True)
+    return docs_dir / "index.html"
+
+
 def swap_exports(built: Path, exports_dir: Path) -> None:
     """Make `built` the exports BI tools read: `exports_dir` is a link to a versioned folder, replaced
     by a rename (atomic), so a reader or a crash never sees it missing or half written."""

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from pipelines.cli import main
@@ -51,6 +53,15 @@ def test_run_generates_ingests_builds_and_summarises(capsys, tmp_path):
     code, out, err = run_cli(capsys, "run", "--input", str(tmp_path / "raw"), "--warehouse", str(warehouse))
     assert code == 0, err
     assert "nothing new" in out and "Top 5 root causes" in out and "dbt build" not in out
+    code, out, err = run_cli(capsys, "docs", "--warehouse", str(warehouse))
+    assert code == 0, err
+    manifest = json.loads((warehouse / "docs" / "manifest.json").read_text())
+    catalog = json.loads((warehouse / "docs" / "catalog.json").read_text())
+    assert len(manifest["exposures"]) >= 5 and (warehouse / "docs" / "index.html").stat().st_size > 100_000
+    marts = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["fqn"][1] == "marts"}
+    assert marts <= {n.split(".")[-1] for n in catalog["nodes"]}
+    exposed = {ref for e in manifest["exposures"].values() for ref in e["depends_on"]["nodes"]}
+    assert {f"model.cx.{m}" for m in marts} - exposed <= {"model.cx.interactions"}  # every mart has a reader
     actions = tmp_path / "raw" / "_actions.csv"
     assert "CX-101" in actions.read_text()
     # the team closes an action: nothing new to ingest, but the warehouse is built again

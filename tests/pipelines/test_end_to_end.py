@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
@@ -111,6 +112,10 @@ def test_exports_match_the_warehouse(world):
     for mart in marts:
         path = world["built"].exports_dir / f"{mart}.parquet"
         assert pq.read_metadata(path).num_rows == con.execute(f"select count(*) from {mart}").fetchone()[0]
+        for field in pq.read_schema(path):  # BI-friendly: no 128-bit integers, instants in UTC
+            assert not (pa.types.is_decimal(field.type) and field.type.precision > 18), (mart, field)
+            if pa.types.is_timestamp(field.type):
+                assert field.type.tz == "UTC", (mart, field)
 
 
 def test_summary_figures(world):
