@@ -12,6 +12,7 @@ written to data/bench/latest.json.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -76,7 +77,7 @@ def timed(command: list[str], env: dict | None = None) -> tuple[float, float]:
 def dataset(cache: Path, events: int, seed: int) -> tuple[Path, int]:
     """Raw files for about `events` records (generated once, then reused); returns (folder, records)."""
     customers = max(1, round(events / RECORDS_PER_CUSTOMER))
-    folder = cache / f"raw-seed{seed}-customers{customers}"
+    folder = cache / f"raw-seed{seed}-customers{customers}-gen{generator_version()}"
     truth = folder / "_truth.json"
     if not truth.exists():
         shutil.rmtree(folder, ignore_errors=True)
@@ -84,6 +85,11 @@ def dataset(cache: Path, events: int, seed: int) -> tuple[Path, int]:
         timed([CX, "generate", "--customers", str(customers), "--seed", str(seed), "--out", str(folder)])
     records = sum(f["records"] for f in json.loads(truth.read_text())["files"].values())
     return folder, records
+
+
+def generator_version() -> str:
+    """A short hash of the generator's code: cached sample data is reused only while it is unchanged."""
+    return hashlib.sha256((ROOT / "pipelines" / "generate.py").read_bytes()).hexdigest()[:8]
 
 
 def measure(step: str, events: int, command_for_run, repeat: int, before=None) -> Measure:
@@ -110,7 +116,8 @@ def bench_size(events: int, seed: int, cache: Path, repeat: int, repeat_slow: in
         PYTHON, str(ROOT / "benchmarks" / "duckdb_baseline.py"), "--input", str(raw), "--output", str(work / "duckdb")], repeat)
     gated = measure("ingest + quality gate + publish", records, lambda i: [
         CX, "ingest", "--input", str(raw), "--warehouse", str(work / "warehouse")], repeat_slow)
-    dbt = measure("dbt build", records, lambda i: [CX, "build", "--warehouse", str(work / "warehouse")], repeat_slow)
+    dbt = measure("dbt build", records, lambda i: [CX, "build", "--input", str(raw), "--warehouse", str(work / "warehouse")],
+                  repeat_slow)
     cx_run = measure("cx run (end to end)", records, lambda i: [
         CX, "run", "--input", str(raw), "--warehouse", str(work / "run")], repeat_slow,
         before=lambda: shutil.rmtree(work / "run", ignore_errors=True))

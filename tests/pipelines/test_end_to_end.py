@@ -280,3 +280,19 @@ def test_a_second_build_swaps_the_exports_link(world, tmp_path):
     versions = sorted(p.name for p in root.glob("exports-*"))
     assert len(versions) == 1 and (root / versions[0]).is_dir() and not (root / versions[0]).is_symlink()
     assert (root / "exports" / "action_tracking.parquet").exists()
+
+
+# Each planted truth and the test above that checks the marts recover it.
+TRUTH_CHECKS = {
+    "top_repeat_reason": test_marts_rank_the_planted_truths_first,
+    "top_repeat_reason_phase": test_marts_rank_the_planted_truths_first,
+    "highest_effort_phase": test_marts_rank_the_planted_truths_first,
+    "lowest_ces_phase": test_marts_rank_the_planted_truths_first,
+    "churn_driver": test_effort_outcomes_recover_the_planted_churn_link,
+    "perception_gap": test_perception_gaps_find_the_planted_blind_spot,
+    "actions": test_action_tracking_tells_the_action_that_worked_from_the_one_that_did_not,
+}
+
+
+def test_every_planted_truth_is_checked(world):
+    assert set(world["truth"]["planted"]) == set(TRUTH_CHECKS)
