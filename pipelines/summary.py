@@ -28,6 +28,22 @@ EFFORT_PER_PHASE = """
     order by effort_index desc
 """
 
+CLOSED_LOOP = """
+    select
+        count(*)::bigint as actions,
+        count_if(is_open)::bigint as open_actions,
+        count_if(is_overdue)::bigint as overdue_actions,
+        string_agg(action_id || ' ' || verdict, ', ' order by action_id) filter (where verdict is not null) as verdicts,
+        (select count_if(has_owner)::bigint from root_cause_ownership where is_top) as top_owned,
+        (select count(*)::bigint from root_cause_ownership where is_top) as top_causes
+    from action_tracking
+"""
+WIDEST_PERCEPTION_GAP = """
+    select question, journey_phase, widest_gap_group,
+           case widest_gap_group when 'leadership' then leadership_gap else staff_gap end as gap
+    from perception_gaps where gap_rank = 1 and widest_gap is not null
+"""
+
 
 def collect(duckdb_path: Path, manifest: dict) -> dict:
     """The figures the summary shows, as plain data."""
@@ -44,7 +60,8 @@ def collect(duckdb_path: Path, manifest: dict) -> dict:
             names = [d[0] for d in result.description]
             return [dict(zip(names, r)) for r in result.fetchall()]
         return {"touchpoints": dict(sorted(per_touchpoint.items())), "totals": manifest["totals"], "manifest": manifest,
-                "root_causes": rows(TOP_ROOT_CAUSES), "effort": rows(EFFORT_PER_PHASE)}
+                "root_causes": rows(TOP_ROOT_CAUSES), "effort": rows(EFFORT_PER_PHASE),
+                "closed_loop": rows(CLOSED_LOOP)[0], "perception": (rows(WIDEST_PERCEPTION_GAP) or [None])[0]}
     finally:
         con.close()
 
@@ -84,6 +101,8 @@ def render(console: Console, figures: dict, duckdb_path: Path, exports_dir: Path
         effort.add_row(r["journey_phase"], f"{r['episodes']:,}", _num(r["ces_mean"]), _pct(r["ces_easy_rate"]), _pct(r["fcr_rate"]),
                        _pct(r["repeat_contact_rate"]), _num(r["transfers_per_episode"]), _num(r["effort_index"], 1))
     console.print(effort)
+    for line in _findings(figures):
+        console.print(line, highlight=False)
 
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items())
     console.print(f"[bold]Done[/] ({timing}).")
@@ -92,6 +111,22 @@ def render(console: Console, figures: dict, duckdb_path: Path, exports_dir: Path
     query = "select reason_code, journey_phase, touchpoint, contacts, impact_score from root_causes order by impact_score desc limit 10"
     console.print("Query it:", style="bold")
     console.print(f"  .venv/bin/cx query \"{query}\"", soft_wrap=True, highlight=False, markup=False)
+
+
+def _findings(figures: dict) -> list[str]:
+    """One line each on the closed loop and the widest perception gap."""
+    loop, lines = figures["closed_loop"], []
+    if loop["actions"]:
+        lines.append(f"Closed loop: {loop['actions']} actions, {loop['open_actions']} open ({loop['overdue_actions']} overdue); "
+                     f"finished: {loop['verdicts'] or 'none'}; {loop['top_owned']} of the top {loop['top_causes']} root causes "
+                     "have an owner (action_tracking)")
+    else:
+        lines.append("Closed loop: no actions file (--actions, default <input>/_actions.csv)")
+    gap = figures["perception"]
+    if gap:
+        lines.append(f"Widest perception gap: {gap['widest_gap_group']} vs customers on {gap['question']} in "
+                     f"{gap['journey_phase']}, {gap['gap']:+.0f} points (perception_gaps)")
+    return lines
 
 
 def _notes(manifest: dict) -> list[str]:

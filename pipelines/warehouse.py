@@ -42,6 +42,12 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
+def dbt_work(duckdb_path: Path) -> Path:
+    """dbt's target and logs for this warehouse, next to its DuckDB file: builds of two warehouses never
+    share them, and dbt's partial parsing carries over between builds of the same one."""
+    return Path(duckdb_path).parent / "dbt"
+
+
 def _failures(log: str) -> str:
     lines = [line.strip() for line in log.splitlines()
              if any(mark in line for mark in ("ERROR", "FAIL", "Failure in", "Error in", "Runtime Error", "Compilation Error"))
@@ -111,8 +117,8 @@ def build_warehouse(lake_current: Path, duckdb_path: Path, exports_dir: Path, co
                CX_EXPORTS_DIR=str(building_exports),
                CX_ACTIONS_PATH=str(actions_csv),
                DBT_SEND_ANONYMOUS_USAGE_STATS="false",
-               DBT_LOG_PATH=str(DBT_PROJECT / "logs"),
-               DBT_TARGET_PATH=str(DBT_PROJECT / "target"))
+               DBT_LOG_PATH=str(dbt_work(duckdb_path) / "logs"),
+               DBT_TARGET_PATH=str(dbt_work(duckdb_path) / "target"))
     started = time.perf_counter()
     proc = subprocess.run(
         [dbt_executable(), command, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT), "--no-use-colors", *flags],
@@ -123,7 +129,8 @@ def build_warehouse(lake_current: Path, duckdb_path: Path, exports_dir: Path, co
     if proc.returncode != 0:
         building_db.unlink(missing_ok=True)
         shutil.rmtree(building_exports, ignore_errors=True)
-        raise WarehouseError(f"dbt {command} failed; the published warehouse is unchanged: {_failures(log)}")
+        raise WarehouseError(f"dbt {command} failed; the published warehouse is unchanged: {_failures(log)} "
+                             f"(details: {dbt_work(duckdb_path) / 'logs' / 'dbt.log'})")
     os.replace(building_db, duckdb_path)
     swap_exports(building_exports, exports_dir)
     return BuildResult(duckdb_path, exports_dir, seconds, log, refresh_runs)
@@ -139,7 +146,7 @@ def generate_docs(lake_current: Path, duckdb_path: Path, docs_dir: Path) -> Path
     shutil.rmtree(target, ignore_errors=True)
     shutil.copyfile(duckdb_path, copy)
     env = dict(os.environ, CX_LAKE_PATH=str(Path(lake_current).resolve()), CX_DUCKDB_PATH=str(copy),
-               DBT_SEND_ANONYMOUS_USAGE_STATS="false", DBT_LOG_PATH=str(DBT_PROJECT / "logs"))
+               DBT_SEND_ANONYMOUS_USAGE_STATS="false", DBT_LOG_PATH=str(dbt_work(duckdb_path) / "logs"))
     try:
         proc = subprocess.run(
             [dbt_executable(), "docs", "generate", "--static", "--project-dir", str(DBT_PROJECT), "--profiles-dir",

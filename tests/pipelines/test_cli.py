@@ -47,6 +47,7 @@ def test_run_generates_ingests_builds_and_summarises(capsys, tmp_path):
     assert "Ingest per touchpoint" in out and "Top 5 root causes" in out and "Effort per journey phase" in out
     assert str(warehouse / "cx.duckdb") in out and "cx query" in out
     assert "Identity:" in out and "customers" in out and "PII redacted:" in out and "demo salt" in out
+    assert "Closed loop: 5 actions, 2 open (1 overdue); finished: CX-101" in out and "Widest perception gap: leadership" in out
     assert (warehouse / "exports" / "root_causes.parquet").exists()
     code, out, _ = run_cli(capsys, "query", "select count(*) as n from contact_episodes", "--warehouse", str(warehouse))
     assert code == 0 and "n" in out

@@ -91,7 +91,8 @@ final as (
         round(exp(ln(exposed_rate / unexposed_rate) - 1.96 * log_se), 2) as lift_ci_low,
         round(exp(ln(exposed_rate / unexposed_rate) + 1.96 * log_se), 2) as lift_ci_high,
         coalesce(exposed_events >= {{ var('driver_min_events') }}
-                 and exp(ln(exposed_rate / unexposed_rate) - 1.96 * log_se) > 1, false) as is_driver
+                 and exp(ln(exposed_rate / unexposed_rate) - 1.96 * log_se) > 1
+                 and exposed_rate / unexposed_rate >= {{ var('driver_min_lift') }}, false) as is_driver
     from rated
 )
 
