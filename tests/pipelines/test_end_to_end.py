@@ -1,5 +1,9 @@
 """End to end on a small generated dataset: generate -> ingest (Beam) -> gate -> publish -> dbt build."""
 
+import os
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import duckdb
@@ -7,13 +11,14 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from pipelines.actions import load_actions
 from pipelines.generate import generate
 from pipelines.ingest import IngestError, run
 from pipelines.publish import current_run
 from pipelines.summary import collect
-from pipelines.warehouse import build_warehouse
+from pipelines.warehouse import DBT_PROJECT, build_warehouse, dbt_executable
 
 CUSTOMERS = 600
 MARTS_DIR = Path(__file__).parents[2] / "dbt" / "models" / "marts"
@@ -296,3 +301,18 @@ TRUTH_CHECKS = {
 
 def test_every_planted_truth_is_checked(world):
     assert set(world["truth"]["planted"]) == set(TRUTH_CHECKS)
+
+
+def test_dbt_unit_tests_pass(world, tmp_path):
+    """The models' logic on hand-computed rows (builds skip unit tests; they run here, once)."""
+    declared = sum(len(yaml.safe_load(p.read_text()).get("unit_tests") or [])
+                   for p in (DBT_PROJECT / "models").rglob("*.yml"))
+    copy = tmp_path / "cx.duckdb"
+    shutil.copyfile(world["built"].duckdb_path, copy)
+    env = dict(os.environ, CX_DUCKDB_PATH=str(copy), CX_LAKE_PATH=str((world["lake"] / "current").resolve()),
+               CX_EXPORTS_DIR=str(tmp_path), DBT_LOG_PATH=str(tmp_path / "logs"), DBT_TARGET_PATH=str(tmp_path / "target"))
+    proc = subprocess.run([dbt_executable(), "test", "--select", "test_type:unit", "--project-dir", str(DBT_PROJECT),
+                           "--profiles-dir", str(DBT_PROJECT), "--no-use-colors"], env=env, capture_output=True, text=True)
+    failures = [line for line in proc.stdout.splitlines() if "FAIL" in line or "ERROR" in line]
+    assert proc.returncode == 0, "\n".join(failures[:20])
+    assert f"PASS={declared} " in proc.stdout and declared >= 15, re.findall(r"Done\..*", proc.stdout)
