@@ -219,11 +219,11 @@ def run(input_dir: str, customers: int, seed: int, regenerate: bool, warehouse: 
             started = time.perf_counter()
             write_sample(input_dir, customers, seed)
             seconds["generate"] = time.perf_counter() - started
+    checked_actions = _actions(actions, input_dir, taxonomy)  # a broken actions file stops the run before it ingests
     with console.status("Ingesting (Beam), then the quality gate..."):
         started = time.perf_counter()
         result = _ingest(input_dir, paths["lake"], taxonomy, chunk_mb, buckets, tiers, (), scope, touchpoints, identity)
         seconds["ingest"] = time.perf_counter() - started
-    checked_actions = _actions(actions, input_dir, taxonomy)
     if (result.nothing_new and unseen_runs(paths["duckdb"], paths["lake"] / "current") == []
             and not actions_changed(paths["duckdb"], checked_actions)):
         console.print(f"nothing new: every file under {input_dir}/ is in the published run {result.run_id}; "

@@ -111,7 +111,7 @@ def build_warehouse(lake_current: Path, duckdb_path: Path, exports_dir: Path, co
     else:
         shutil.copyfile(duckdb_path, building_db)
         flags = ["--vars", json.dumps({"refresh_runs": refresh_runs})]
-    # Unit tests check the models' logic on fixed rows, not the data: CI runs them (tests/dbt), builds skip them.
+    # Unit tests check the models' logic on fixed rows, not the data: the test suite runs them, builds skip them.
     flags += ["--exclude-resource-type", "unit_test"]
     env = dict(os.environ,
                CX_LAKE_PATH=str(Path(lake_current).resolve()),
