@@ -72,10 +72,12 @@ def test_run_generates_ingests_builds_and_summarises(capsys, tmp_path):
     assert "nothing new" not in out
     code, out, _ = run_cli(capsys, "query", "select status from action_tracking where action_id = 'CX-103'", "--warehouse", str(warehouse))
     assert "done" in out
-    actions.write_text(actions.read_text() + "CX-999,billing_confusion,,,Refund faster,Ops,2026-02-01,,finished,\n")
+    kept = actions.read_text()
+    actions.write_text(kept + "CX-999,billing_confusion,,,Refund faster,Ops,2026-02-01,,finished,\n")
     code, _, err = run_cli(capsys, "run", "--input", str(tmp_path / "raw"), "--warehouse", str(warehouse))
     assert code == 1 and err.count("\n") == 1
     assert err.strip() == f"cx: error: {actions}:7: status finished is not one of: open, in_progress, done, dropped"
+    actions.write_text(kept)
     code, _, err = run_cli(capsys, "run", "--input", str(tmp_path / "raw"), "--warehouse", str(warehouse), "--reprocess-from", "May 5th")
     assert code == 1 and err.count("\n") == 1 and "YYYY-MM-DD" in err
 
