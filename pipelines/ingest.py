@@ -110,7 +110,8 @@ def new_run_id(now: datetime) -> str:
 
 
 def write_manifest(rows, path: str, run_id: str, input_root: str, started_at: str, demo_salt: bool) -> None:
-    """Per-file counts -> manifest.json; good includes duplicates, written = good - duplicates.
+    """Per-file counts -> manifest.json; good includes duplicates, written = good - duplicates; skipped
+    counts protocol messages that carry no record (Airbyte STATE, LOG), which are not records read.
 
     `redacted` counts the PII values replaced in each file, per type; `pii_salt` says whether
     identifiers were hashed with the demo salt (no CX_PII_SALT set) or the operator's."""
@@ -120,8 +121,9 @@ def write_manifest(rows, path: str, run_id: str, input_root: str, started_at: st
         files.append({"file": source_file, "touchpoint": touchpoint_of(source_file, input_root),
                       "read": named["read"], "good": named["good"], "failed": named["failed"],
                       "duplicates": named["duplicates"], "written": named["good"] - named["duplicates"],
+                      "skipped": named["skipped"],
                       "redacted": {t: named[f"redacted_{t.lower()}"] for t in PII_TYPES}})
-    totals = {k: sum(f[k] for f in files) for k in ("read", "good", "failed", "duplicates", "written")}
+    totals = {k: sum(f[k] for f in files) for k in ("read", "good", "failed", "duplicates", "written", "skipped")}
     redacted = {t: sum(f["redacted"][t] for f in files) for t in PII_TYPES}
     manifest = {"run_id": run_id, "started_at": started_at, "input": input_root, "files": files, "totals": totals,
                 "redacted": redacted, "pii_salt": "demo" if demo_salt else SALT_ENV,

@@ -6,10 +6,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from transforms.io import plan_chunks, read_chunk
-from transforms.parse import Parsed, parse_block
+from transforms.io import frame_chunk, plan_chunks
+from transforms.parse import Parsed, parse_framed
 from transforms.sources import ADAPTERS
-from transforms.sources.base import connect
+from transforms.sources.base import SourceAdapter, connect
 
 NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
@@ -19,19 +19,30 @@ def con():
     return connect()
 
 
-def parse_file(con, path, touchpoint: str, chunk_bytes: int = 1 << 20) -> Parsed:
-    """Plan, read and parse a whole file; return all good and failed rows."""
+def parse_with(con, path, adapters: tuple[SourceAdapter, ...] | SourceAdapter, touchpoint: str | None = None,
+               chunk_bytes: int = 1 << 20) -> Parsed:
+    """Frame a whole file by its content, route each record to the first adapter that accepts it, and
+    return all good and failed rows, as the ingest job does."""
     import pyarrow as pa
 
-    adapter = ADAPTERS[touchpoint]
+    adapters = (adapters,) if isinstance(adapters, SourceAdapter) else tuple(adapters)
+    touchpoint = touchpoint or path.parent.name
     goods, faileds = [], []
-    for spec in plan_chunks(str(path), touchpoint, adapter.framing, adapter.header_rows, chunk_bytes):
-        block_bytes = 0 if adapter.framing == "json_document" else chunk_bytes
-        for first_line, block in read_chunk(spec, adapter.header_rows, block_bytes, adapter.framing == "csv"):
-            parsed = parse_block(con, adapter, block, first_line, str(path), spec.header, now=NOW)
+    for spec in plan_chunks(str(path), touchpoint, chunk_bytes):
+        header = spec.header if spec.layout.kind == "csv" else None
+        for framed in frame_chunk(spec, chunk_bytes):
+            parsed = parse_framed(con, adapters, touchpoint, framed, str(path), header, now=NOW)
             goods.append(parsed.good)
             faileds.append(parsed.failed)
-    return Parsed(pa.concat_tables(goods), pa.concat_tables(faileds))
+    from transforms.parse import PARSED_SCHEMA
+    from transforms.schema import FAILED_SCHEMA
+
+    return Parsed(pa.concat_tables([PARSED_SCHEMA.empty_table()] + goods), pa.concat_tables([FAILED_SCHEMA.empty_table()] + faileds))
+
+
+def parse_file(con, path, touchpoint: str, chunk_bytes: int = 1 << 20) -> Parsed:
+    """Parse a whole file with the adapters configured for `touchpoint`."""
+    return parse_with(con, path, ADAPTERS[touchpoint], touchpoint, chunk_bytes)
 
 
 def write(tmp_path, touchpoint: str, name: str, text: str | bytes):

@@ -1,16 +1,16 @@
 """Reading raw files as record-aligned chunks, and framing a chunk into an Arrow table of records.
 
-A chunk is a byte range of one file that starts and ends on a record boundary (a newline outside CSV
-quotes), so each can be read and parsed on its own, on any worker. Compressed files cannot be seeked:
-they are planned as a single chunk and streamed block by block. Every framed record keeps the line it
-started on, so failures can name it.
+How a file is framed is told from its bytes (transforms/framing.py). JSON Lines and CSV files are cut
+into byte ranges that start and end on a record boundary (a newline outside CSV quotes), so each can
+be read and parsed on its own, on any worker. Compressed and UTF-16 files, JSON documents and
+concatenated objects are planned as a single chunk and streamed; a Parquet file is one chunk per row
+group. Every framed record keeps the line it started on, so failures can name it.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
@@ -19,17 +19,23 @@ import pyarrow.compute as pc
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-BOM = b"\xef\xbb\xbf"
+from transforms.framing import (
+    BOM,
+    FRAME_SCHEMA,
+    SIDELOAD_SCHEMA,
+    Framed,
+    Layout,
+    Prefixed,
+    detect_layout,
+    frame_json_values,
+    frame_parquet,
+    open_text_bytes,
+    unwrap_lines,
+)
+
 DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
 MAX_RECORD_BYTES = 1024 * 1024
 RAW_PAYLOAD_LIMIT = 64 * 1024
-
-FRAME_SCHEMA = pa.schema([
-    ("source_line", pa.int64()),
-    ("raw", pa.string()),
-    ("frame_error", pa.string()),
-    ("frame_message", pa.string()),
-])
 
 
 @dataclass(frozen=True)
@@ -42,11 +48,16 @@ class ChunkSpec:
     start: int
     end: int
     first_line: int
-    header: tuple[str, ...] | None = None
+    layout: Layout = Layout("jsonl")
+    last: bool = True  # the file's last chunk
 
     @property
     def chunk_id(self) -> str:
         return f"{self.path}#{self.index}"
+
+    @property
+    def header(self) -> tuple[str, ...] | None:
+        return self.layout.header
 
 
 def is_compressed(path: str) -> bool:
@@ -106,16 +117,11 @@ def iter_blocks(stream: BinaryIO, chunk_bytes: int, quoted: bool) -> Iterator[tu
         lines += block.count(b"\n")
 
 
-def _skip_header(stream: BinaryIO, header_rows: int) -> tuple[int, int, tuple[str, ...] | None, bytes]:
-    """Consume a BOM and `header_rows` CSV header records; return (bytes used, lines used, names, rest)."""
+def _skip_header(stream: BinaryIO, header_rows: int) -> tuple[int, int, bytes]:
+    """Consume `header_rows` CSV header records (quotes respected); return (bytes used, lines used, rest)."""
     head = stream.read(64 * 1024)
-    used = len(BOM) if head.startswith(BOM) else 0
-    if header_rows == 0:
-        return used, 0, None, head[used:]
-    text_start = used
-    pos = used
-    names = None
-    for row in range(header_rows):
+    pos = text_start = 0
+    for _ in range(header_rows):
         while True:
             nl = head.find(b"\n", pos)
             if nl < 0:
@@ -128,60 +134,70 @@ def _skip_header(stream: BinaryIO, header_rows: int) -> tuple[int, int, tuple[st
             if head.count(b'"', text_start, nl) % 2 == 0:
                 break
             pos = nl + 1
-        if row == 0:
-            first = head[used:nl].decode("utf-8", errors="replace").rstrip("\r")
-            names = tuple(next(csv.reader([first]), []))
         pos = text_start = nl + 1
-    lines = head.count(b"\n", 0, min(pos, len(head)))
-    return min(pos, len(head)), lines, names, head[pos:]
+    pos = min(pos, len(head))
+    return pos, head.count(b"\n", 0, pos), head[pos:]
 
 
-def plan_chunks(path: str, touchpoint: str, framing: str, header_rows: int = 0,
-                chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> list[ChunkSpec]:
-    """Split one file into record-aligned chunks (one streamed chunk for compressed files and documents)."""
-    whole = is_compressed(path) or framing == "json_document"
-    with open_raw(path) as stream:
-        used, lines, header, rest = _skip_header(stream, header_rows if framing == "csv" else 0)
-        if whole:
-            return [ChunkSpec(path, touchpoint, 0, 0, -1, lines + 1, header)]
+def plan_chunks(path: str, touchpoint: str, chunk_bytes: int = DEFAULT_CHUNK_BYTES, layout: Layout | None = None) -> list[ChunkSpec]:
+    """Split one file into chunks that can be read on their own, framed as its bytes say."""
+    layout = layout or detect_layout(path)
+    if layout.kind == "empty":
+        return []
+    if layout.kind == "parquet":
+        import pyarrow.parquet as pq
+
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            metadata = pq.ParquetFile(handle).metadata
+        specs, line = [], 1
+        for group in range(metadata.num_row_groups):
+            specs.append(ChunkSpec(path, touchpoint, group, group, group, line, layout, group == metadata.num_row_groups - 1))
+            line += metadata.row_group(group).num_rows
+        return specs
+    if not layout.splittable:
+        return [ChunkSpec(path, touchpoint, 0, 0, -1, 1, layout)]
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as stream:
+        bom = len(BOM) if stream.read(len(BOM)) == BOM else 0
+        stream.seek(bom)
+        used, lines, rest = _skip_header(stream, layout.header_rows if layout.kind == "csv" else 0)
+        used += bom
         specs = []
-        for offset, before, block in iter_blocks(_Prefixed(rest, stream), chunk_bytes, framing == "csv"):
+        for offset, before, block in iter_blocks(Prefixed(rest, stream), chunk_bytes, layout.kind == "csv"):
             specs.append(ChunkSpec(path, touchpoint, len(specs), used + offset, used + offset + len(block),
-                                   lines + before + 1, header))
+                                   lines + before + 1, layout, False))
+    if specs:
+        specs[-1] = ChunkSpec(*[getattr(specs[-1], f) for f in ("path", "touchpoint", "index", "start", "end", "first_line", "layout")], True)
     return specs
 
 
-class _Prefixed(io.RawIOBase):
-    """A read-only stream that returns `prefix` first, then the rest of `stream`."""
-
-    def __init__(self, prefix: bytes, stream: BinaryIO):
-        self._prefix, self._stream = prefix, stream
-
-    def read(self, size: int = -1) -> bytes:
-        if self._prefix:
-            data, self._prefix = (self._prefix, b"") if size < 0 or size >= len(self._prefix) else (
-                self._prefix[:size], self._prefix[size:])
-            return data
-        return self._stream.read(size)
-
-
-def read_chunk(spec: ChunkSpec, header_rows: int, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-               quoted: bool = False) -> Iterator[tuple[int, bytes]]:
-    """Yield (first_line, block) for a chunk: one block for a byte range, several for a streamed file."""
+def read_chunk(spec: ChunkSpec, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[tuple[int, bytes]]:
+    """Yield (first_line, block) of a JSON Lines or CSV chunk: one block for a byte range, several for a streamed file."""
     if spec.end >= 0:
         with FileSystems.open(spec.path, compression_type=CompressionTypes.UNCOMPRESSED) as stream:
             stream.seek(spec.start)
             yield spec.first_line, stream.read(spec.end - spec.start)
         return
-    with open_raw(spec.path) as stream:
-        _, lines, _, rest = _skip_header(stream, header_rows if spec.header is not None else 0)
-        if spec.header is None and spec.first_line > 1:
-            lines = spec.first_line - 1
-        if chunk_bytes <= 0:  # documents are read whole
-            yield lines + 1, rest + stream.read()
-            return
-        for _, before, block in iter_blocks(_Prefixed(rest, stream), chunk_bytes, quoted):
+    quoted = spec.layout.kind == "csv"
+    with open_text_bytes(spec.path, spec.layout) as stream:
+        _, lines, rest = _skip_header(stream, spec.layout.header_rows if quoted else 0)
+        for _, before, block in iter_blocks(Prefixed(rest, stream), chunk_bytes, quoted):
             yield lines + before + 1, block
+
+
+def frame_chunk(spec: ChunkSpec, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[Framed]:
+    """Frame a chunk into records (FRAME_SCHEMA, plus `col_<name>` per column for CSV), piece by piece."""
+    kind = spec.layout.kind
+    if kind == "parquet":
+        yield frame_parquet(spec.path, spec.start, spec.first_line)
+    elif kind == "json":
+        with open_text_bytes(spec.path, spec.layout) as stream:
+            yield from frame_json_values(stream, 1, chunk_bytes)
+    elif kind == "jsonl":
+        for first_line, block in read_chunk(spec, chunk_bytes):
+            yield unwrap_lines(frame_lines(block, first_line))
+    elif kind == "csv":
+        for first_line, block in read_chunk(spec, chunk_bytes):
+            yield Framed(frame_csv(block, first_line, spec.layout.header or (), spec.layout.delimiter), SIDELOAD_SCHEMA.empty_table())
 
 
 # ---- framing: bytes -> one row per record -------------------------------------------------------
@@ -233,17 +249,17 @@ def frame_lines(block: bytes, first_line: int) -> pa.Table:
         error_message = pc.if_else(too_large, pc.binary_join_element_wise(
             "record is ", size, f" bytes, over the {MAX_RECORD_BYTES} limit", ""), error_message)
         raw = pc.if_else(too_large, pc.utf8_slice_codeunits(raw, 0, RAW_PAYLOAD_LIMIT), raw)
-    table = pa.Table.from_arrays([numbers, raw, error_type, error_message], schema=FRAME_SCHEMA)
+    table = pa.Table.from_arrays([numbers, raw, pa.nulls(len(raw), pa.string()), error_type, error_message], schema=FRAME_SCHEMA)
     return table.filter(pc.not_equal(pc.utf8_trim_whitespace(table["raw"]), ""))
 
 
-def frame_csv(block: bytes, first_line: int, header: tuple[str, ...]) -> pa.Table:
+def frame_csv(block: bytes, first_line: int, header: tuple[str, ...], delimiter: str = ",") -> pa.Table:
     """One row per CSV record, every column as text; records of the wrong width become frame errors."""
     lines, bad = _decode_lines(block)
     text = "\n".join(lines)
     bad_lines = {first_line + i for i in bad}
     width = len(header)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=False)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=False, delimiter=delimiter)
     rows, starts, raws, marks = [], [], [], {}
     previous_end = 0
     try:
@@ -279,52 +295,7 @@ def frame_csv(block: bytes, first_line: int, header: tuple[str, ...]) -> pa.Tabl
         marks[len(rows) - 1] = ("malformed_csv", str(exc))
     error_type, error_message = _errors_for(len(rows), marks)
     columns = list(zip(*rows)) if rows else [()] * width
-    arrays = [pa.array(starts, pa.int64()), pa.array(raws, pa.string()), error_type, error_message]
+    arrays = [pa.array(starts, pa.int64()), pa.array(raws, pa.string()), pa.nulls(len(rows), pa.string()), error_type, error_message]
     arrays += [pa.array(col, pa.string()) for col in columns]
     names = list(FRAME_SCHEMA.names) + [f"col_{name}" for name in header]
     return pa.Table.from_arrays(arrays, names=names)
-
-
-def frame_json_document(con, block: bytes, record_key: str, sideload_key: str | None = None) -> tuple[pa.Table, pa.Table]:
-    """Records of one JSON document (an API page such as Zendesk's {"tickets": [...], "users": [...]}).
-
-    `source_line` is the record's 1-based position in the array. A document that does not parse is one
-    failed record. Returns the records and the side-loaded objects (e.g. users), each as raw JSON text,
-    split out by DuckDB (`con`) without building Python objects.
-    """
-    empty_side = pa.table({"raw": pa.array([], pa.string())})
-    def failed(kind: str, message: str, raw: str) -> tuple[pa.Table, pa.Table]:
-        return pa.Table.from_pylist(
-            [{"source_line": 1, "raw": raw[:RAW_PAYLOAD_LIMIT], "frame_error": kind, "frame_message": message}],
-            schema=FRAME_SCHEMA), empty_side
-    if block.startswith(BOM):
-        block = block[len(BOM):]
-    try:
-        text = block.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return failed("invalid_utf8", f"document is not valid UTF-8 ({exc.reason} at byte {exc.start})",
-                      block.decode("utf-8", errors="replace"))
-    if not text.strip():
-        return FRAME_SCHEMA.empty_table(), empty_side
-    if not con.execute("select json_valid(?)", [text]).fetchall()[0][0]:
-        try:
-            json.loads(text)
-            reason = "not valid JSON"
-        except json.JSONDecodeError as exc:  # only for broken documents: say where it breaks
-            reason = f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        return failed("malformed_json", f"document is {reason}", text)
-    def array(key: str) -> pa.Array | None:
-        path = "$." + key.replace("'", "''")
-        found = con.execute(f"select json_type(?::json, '{path}') = 'ARRAY'", [text]).fetchall()[0][0]
-        if not found:
-            return None
-        return con.sql(f"select unnest(json_extract(?::json, '{path}[*]'))::varchar as raw", params=[text]) \
-            .to_arrow_table()["raw"].combine_chunks()
-    raws = array(record_key)
-    if raws is None:
-        return failed("missing_field", f"document has no '{record_key}' array", text)
-    table = pa.Table.from_arrays(
-        [pa.array(range(1, len(raws) + 1), pa.int64()), raws.cast(pa.string()),
-         pa.nulls(len(raws), pa.string()), pa.nulls(len(raws), pa.string())], schema=FRAME_SCHEMA)
-    side = array(sideload_key) if sideload_key else None
-    return table, (pa.table({"raw": side.cast(pa.string())}) if side is not None else empty_side)

@@ -1,4 +1,9 @@
-"""Turn one block of a raw file into canonical records and failed records, with no Beam in sight."""
+"""Turn framed records of one file into canonical records and failed records, with no Beam in sight.
+
+A folder may hold several tools' shapes (call_center/ takes Amazon Connect records, Twilio calls and a
+CSV report): each record goes to the folder's first adapter that accepts it, and a record no adapter
+accepts fails as `unsupported_record`, named by its stream or its keys, never dropped.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +15,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from transforms.io import FRAME_SCHEMA, frame_csv, frame_json_document, frame_lines
+from transforms.framing import SIDELOAD_SCHEMA, Framed
+from transforms.io import RAW_PAYLOAD_LIMIT
 from transforms.redact import PII_TYPES, REDACTED_COLUMNS, redact_table
 from transforms.schema import FAILED_SCHEMA, SOURCE_SCHEMA, conform
-from transforms.sources.base import INTERNAL_COLUMNS, SourceAdapter
+from transforms.sources.base import INTERNAL_COLUMNS, SourceAdapter, quote_ident
 from transforms.validate import validate
 
 # DuckDB scans an Arrow table one record batch per thread: batches of this size let it use every core.
 FRAME_BATCH_ROWS = 4096
 
 PARSED_SCHEMA = pa.schema(list(SOURCE_SCHEMA) + [pa.field(n, t) for n, t in INTERNAL_COLUMNS[:2]])
+MAPPED_SCHEMA = pa.schema(list(PARSED_SCHEMA) + [pa.field(n, t) for n, t in INTERNAL_COLUMNS[2:]])
 
 
 @dataclass
@@ -33,36 +40,109 @@ class Parsed:
         return self.good.num_rows + self.failed.num_rows
 
 
-def frame(con: duckdb.DuckDBPyConnection, adapter: SourceAdapter, block: bytes, first_line: int,
-          header: tuple[str, ...] | None) -> tuple[pa.Table, pa.Table | None]:
-    """Split a block into one row per record, as the adapter's framing says."""
-    if adapter.framing == "jsonl":
-        return frame_lines(block, first_line), None
+def csv_adapter(adapters: tuple[SourceAdapter, ...], header: tuple[str, ...]) -> SourceAdapter | None:
+    """The adapter for a CSV file: the first whose required columns the header has; a folder's only
+    CSV adapter takes the file anyway, so its checks name the missing columns."""
+    candidates = [a for a in adapters if a.framing == "csv"]
+    for adapter in candidates:
+        if adapter.takes_columns(header):
+            return adapter
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def route(con: duckdb.DuckDBPyConnection, adapters: tuple[SourceAdapter, ...], records: pa.Table) -> np.ndarray:
+    """For each JSON record, the 1-based index of the adapter that takes it (0: none). A record that is
+    no JSON object goes to the first adapter, whose checks say what is wrong with it."""
+    if len(adapters) == 1 and adapters[0].accepts is None:
+        return np.ones(records.num_rows, dtype=np.int64)
+    cases = "\n".join(f"when {a.accepts or 'true'} then {i}" for i, a in enumerate(adapters, 1))
+    con.register("frame", records.select(["raw", "stream", "frame_error"]))
+    try:
+        routed = con.sql(f"""
+            with parsed as (
+                select stream, case when frame_error is null and json_valid(raw) then raw::json end as j from frame
+            )
+            select case when j is null or json_type(j) <> 'OBJECT' then 1
+                {cases}
+                else 0 end as route
+            from parsed""").to_arrow_table()["route"]
+    finally:
+        con.unregister("frame")
+    return routed.to_numpy()
+
+
+def map_records(con: duckdb.DuckDBPyConnection, adapter: SourceAdapter, records: pa.Table, sideload: pa.Table,
+                header: tuple[str, ...] | None) -> pa.Table:
+    """Run an adapter's query over framed records: canonical columns plus errors (MAPPED_SCHEMA)."""
     if adapter.framing == "csv":
-        table = frame_csv(block, first_line, header or ())
         for name in adapter.consumed:  # columns the mapping reads but the file lacks: nulls, and a check fails
-            if f"col_{name}" not in table.column_names:
-                table = table.append_column(f"col_{name}", pa.nulls(table.num_rows, pa.string()))
-        return table, None
-    return frame_json_document(con, block, adapter.record_key, adapter.sideload_key)
-
-
-def parse_block(con: duckdb.DuckDBPyConnection, adapter: SourceAdapter, block: bytes, first_line: int,
-                source_file: str, header: tuple[str, ...] | None = None, now: datetime | None = None) -> Parsed:
-    """Frame, map and validate one block; every record comes back either good or failed."""
-    records, sideload = frame(con, adapter, block, first_line, header)
-    if records.num_rows == 0:
-        return Parsed(PARSED_SCHEMA.empty_table(), FAILED_SCHEMA.empty_table())
+            if f"col_{name}" not in records.column_names:
+                records = records.append_column(f"col_{name}", pa.nulls(records.num_rows, pa.string()))
     con.register("frame", pa.Table.from_batches(records.to_batches(max_chunksize=FRAME_BATCH_ROWS)))
-    con.register("sideload", sideload if sideload is not None else pa.table({"raw": pa.array([], pa.string())}))
+    con.register("sideload", sideload)
     try:
         mapped = con.sql(adapter.query(header)).to_arrow_table()
     finally:
         con.unregister("frame")
         con.unregister("sideload")
-    mapped = mapped.append_column("source_file", pa.array([source_file] * mapped.num_rows, pa.string()))
     linked = mapped["linked_ref"] if "linked_ref" in mapped.column_names else pa.chunked_array([pa.nulls(mapped.num_rows, pa.string())])
-    mapped = mapped.append_column("linked_refs", linked_list(linked))
+    return conform(mapped.append_column("linked_refs", linked_list(linked)), MAPPED_SCHEMA)
+
+
+def unsupported(records: pa.Table, touchpoint: str, why: pa.Array | str) -> pa.Table:
+    """Records no adapter takes, as `unsupported_record` failures (MAPPED_SCHEMA)."""
+    n = records.num_rows
+    message = why if isinstance(why, pa.Array) else pa.array([why] * n, pa.string())
+    return conform(pa.table({
+        "touchpoint": pa.array([touchpoint] * n, pa.string()),
+        "source_line": records["source_line"],
+        "error_type": pa.array(["unsupported_record"] * n, pa.string()),
+        "error_message": message,
+        "raw_payload": pc.utf8_slice_codeunits(records["raw"], 0, RAW_PAYLOAD_LIMIT),
+    }), MAPPED_SCHEMA)
+
+
+def _unsupported_json(con: duckdb.DuckDBPyConnection, records: pa.Table, touchpoint: str) -> pa.Table:
+    con.register("frame", records.select(["raw", "stream"]))
+    try:
+        why = con.sql(f"""
+            select 'no adapter of {touchpoint.replace("'", "''")} takes ' || coalesce(
+                'records of stream ' || stream,
+                'a record with keys ' || array_to_string(json_keys(raw::json)[1:12], ', ')) as why
+            from frame""").to_arrow_table()["why"].combine_chunks()
+    finally:
+        con.unregister("frame")
+    return unsupported(records, touchpoint, why)
+
+
+def parse_framed(con: duckdb.DuckDBPyConnection, adapters: tuple[SourceAdapter, ...], touchpoint: str, framed: Framed,
+                 source_file: str, header: tuple[str, ...] | None = None, now: datetime | None = None) -> Parsed:
+    """Route, map and validate framed records; every record comes back either good or failed."""
+    records = framed.records
+    if records.num_rows == 0:
+        return Parsed(PARSED_SCHEMA.empty_table(), FAILED_SCHEMA.empty_table())
+    pieces = []
+    if header is not None:
+        adapter = csv_adapter(adapters, header)
+        if adapter is None:
+            wanted = "; ".join(f"{a.name}: {', '.join(a.required_columns)}" for a in adapters if a.framing == "csv") or "none reads CSV"
+            pieces.append(unsupported(records, touchpoint, f"no adapter of {touchpoint} takes these columns (needed: {wanted})"))
+        else:
+            pieces.append(map_records(con, adapter, records, framed.sideload, header))
+    else:
+        json_adapters = tuple(a for a in adapters if a.framing == "json")
+        routes = route(con, json_adapters, records) if json_adapters else np.zeros(records.num_rows, dtype=np.int64)
+        for i, adapter in enumerate(json_adapters, 1):
+            taken = np.flatnonzero(routes == i)
+            if len(taken):
+                subset = records if len(taken) == records.num_rows else records.take(taken)
+                pieces.append(map_records(con, adapter, subset, framed.sideload, None))
+        left = np.flatnonzero(routes == 0)
+        if len(left):
+            pieces.append(_unsupported_json(con, records.take(left), touchpoint))
+    mapped = pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
+    mapped = mapped.set_column(mapped.schema.get_field_index("source_file"), "source_file",
+                               pa.array([source_file] * mapped.num_rows, pa.string()))
     mapped = validate(mapped, now)
     ok = pc.is_null(mapped["error_type"])
     good, redacted = redact_table(conform(mapped.filter(ok), PARSED_SCHEMA))
@@ -93,4 +173,4 @@ def failed_file(source_file: str, touchpoint: str | None, error_type: str, messa
     }]), FAILED_SCHEMA)
 
 
-__all__ = ["FRAME_SCHEMA", "PARSED_SCHEMA", "Parsed", "failed_file", "parse_block"]
+__all__ = ["PARSED_SCHEMA", "Parsed", "failed_file", "parse_framed", "quote_ident", "SIDELOAD_SCHEMA"]

@@ -11,9 +11,10 @@ import zlib
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from transforms.framing import detect_layout
 from transforms.identity import IdentityConfig, identity_links
-from transforms.io import DEFAULT_CHUNK_BYTES, ChunkSpec, is_compressed, plan_chunks, read_chunk
-from transforms.parse import failed_file, parse_block
+from transforms.io import DEFAULT_CHUNK_BYTES, ChunkSpec, frame_chunk, is_compressed, plan_chunks
+from transforms.parse import failed_file, parse_framed
 from transforms.redact import PII_TYPES, pii_salt
 from transforms.sources import ADAPTERS
 from transforms.sources.base import SourceAdapter, connect
@@ -35,32 +36,34 @@ def is_hidden(path: str) -> bool:
     return any(part.startswith(("_", ".")) for part in path.replace("\\", "/").split("/")[-2:])
 
 
-# Per-file counts travel as one tuple in this order: record fates, then PII values redacted per type.
-COUNT_FIELDS = ("read", "good", "failed", "duplicates") + tuple(f"redacted_{t.lower()}" for t in PII_TYPES)
+# Per-file counts travel as one tuple in this order: record fates, protocol messages that carry no record
+# (Airbyte STATE, LOG...), then PII values redacted per type.
+COUNT_FIELDS = ("read", "good", "failed", "duplicates", "skipped") + tuple(f"redacted_{t.lower()}" for t in PII_TYPES)
 
 
-def counts(path: str, read: int = 0, good: int = 0, failed: int = 0, duplicates: int = 0,
+def counts(path: str, read: int = 0, good: int = 0, failed: int = 0, duplicates: int = 0, skipped: int = 0,
            redacted: dict[str, int] | None = None):
     redacted = redacted or {}
-    return path, (read, good, failed, duplicates) + tuple(redacted.get(t, 0) for t in PII_TYPES)
+    return path, (read, good, failed, duplicates, skipped) + tuple(redacted.get(t, 0) for t in PII_TYPES)
 
 
 class PlanChunks(beam.DoFn):
-    """File path -> record-aligned ChunkSpecs.
+    """File path -> chunks that can be read on their own, framed as the file's bytes say.
 
     'data/raw/web/events-0001.jsonl' -> ChunkSpec(path, 'web', index=0, start=0, end=8388521, first_line=1), ...
-    A file in an unknown touchpoint folder, or one that cannot be opened, becomes one failed record.
+    A file in an unknown touchpoint folder, one that cannot be opened, and one whose bytes hold no
+    record at all (blank lines) each become one failed record.
     """
 
-    def __init__(self, input_root: str, adapters: dict[str, SourceAdapter], chunk_bytes: int = DEFAULT_CHUNK_BYTES):
+    def __init__(self, input_root: str, adapters: dict[str, tuple[SourceAdapter, ...]], chunk_bytes: int = DEFAULT_CHUNK_BYTES):
         self.input_root, self.adapters = input_root, adapters
         self.chunk_bytes = chunk_bytes
         self.files = Metrics.counter("ingest", "files")
 
     def process(self, path: str):
         touchpoint = touchpoint_of(path, self.input_root)
-        adapter = self.adapters.get(touchpoint or "")
-        if adapter is None:
+        adapters = self.adapters.get(touchpoint or "")
+        if adapters is None:
             yield beam.pvalue.TaggedOutput(FAILED, failed_file(
                 path, touchpoint, "unknown_touchpoint",
                 f"no adapter for folder {touchpoint!r}; known: {', '.join(sorted(self.adapters))}"))
@@ -68,18 +71,29 @@ class PlanChunks(beam.DoFn):
             return
         self.files.inc()
         try:
-            specs = plan_chunks(path, touchpoint, adapter.framing, adapter.header_rows, self.chunk_bytes)
+            layout = detect_layout(path)
+            specs = plan_chunks(path, touchpoint, self.chunk_bytes, layout)
         except Exception as exc:  # unreadable or corrupt file: one counted failure, never a crash
             yield beam.pvalue.TaggedOutput(FAILED, failed_file(path, touchpoint, "unreadable_file", f"{type(exc).__name__}: {exc}"))
             yield beam.pvalue.TaggedOutput(COUNTS, counts(path, read=1, failed=1))
             return
         if not specs:
-            yield beam.pvalue.TaggedOutput(COUNTS, counts(path))
+            if layout.kind == "empty" and _has_bytes(path):
+                yield beam.pvalue.TaggedOutput(FAILED, failed_file(path, touchpoint, "no_records", "file holds only white space"))
+                yield beam.pvalue.TaggedOutput(COUNTS, counts(path, read=1, failed=1))
+            else:
+                yield beam.pvalue.TaggedOutput(COUNTS, counts(path))
         yield from specs
 
 
+def _has_bytes(path: str) -> bool:
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems.match([path])[0].metadata_list[0].size_in_bytes > 0
+
+
 class ParseChunk(beam.DoFn):
-    """ChunkSpec -> Arrow table of canonical records (main), failed records, counts and identity links.
+    """ChunkSpec -> Arrow tables of canonical records (main), failed records, counts and identity links.
 
     A chunk of web/events-0001.jsonl holding
         {"messageId":"m1","type":"page","anonymousId":"a1","timestamp":"2026-02-10T20:52:32Z",...}
@@ -87,7 +101,7 @@ class ParseChunk(beam.DoFn):
     gives one good row (web:m1) and one failed row (malformed_json, line 2).
     """
 
-    def __init__(self, adapters: dict[str, SourceAdapter], chunk_bytes: int = DEFAULT_CHUNK_BYTES, salt: str | None = None,
+    def __init__(self, adapters: dict[str, tuple[SourceAdapter, ...]], chunk_bytes: int = DEFAULT_CHUNK_BYTES, salt: str | None = None,
                  identity: IdentityConfig | None = None):
         self.adapters, self.identity = adapters, identity
         self.chunk_bytes = chunk_bytes
@@ -99,15 +113,17 @@ class ParseChunk(beam.DoFn):
         self.con = connect(self.salt, self.identity)
 
     def process(self, spec: ChunkSpec):
-        adapter = self.adapters[spec.touchpoint]
-        read = good = failed = 0
+        adapters = self.adapters[spec.touchpoint]
+        header = spec.header if spec.layout.kind == "csv" else None
+        read = good = failed = skipped = 0
         redacted = dict.fromkeys(PII_TYPES, 0)
         line = spec.first_line
-        block_bytes = 0 if adapter.framing == "json_document" else self.chunk_bytes
         try:
-            for first_line, block in read_chunk(spec, adapter.header_rows, block_bytes, adapter.framing == "csv"):
-                line = first_line
-                parsed = parse_block(self.con, adapter, block, first_line, spec.path, spec.header)
+            for framed in frame_chunk(spec, self.chunk_bytes):
+                skipped += framed.skipped
+                if framed.records.num_rows:
+                    line = framed.records["source_line"][0].as_py()
+                parsed = parse_framed(self.con, adapters, spec.touchpoint, framed, spec.path, header)
                 read += parsed.read
                 good += parsed.good.num_rows
                 failed += parsed.failed.num_rows
@@ -120,6 +136,10 @@ class ParseChunk(beam.DoFn):
                         yield beam.pvalue.TaggedOutput(LINKS, links)
                 if parsed.failed.num_rows:
                     yield beam.pvalue.TaggedOutput(FAILED, parsed.failed)
+            if read == 0 and skipped == 0 and spec.index == 0 and spec.last:
+                yield beam.pvalue.TaggedOutput(FAILED, failed_file(
+                    spec.path, spec.touchpoint, "no_records", f"file has bytes but no records ({spec.layout.describe()})"))
+                read, failed = 1, 1
         except Exception as exc:
             # A corrupt .gz or a vanished file: what was read stands, the rest is one failure. Anything
             # else is a fault of ours, recorded as internal_error so the quality gate refuses the run.
@@ -129,7 +149,7 @@ class ParseChunk(beam.DoFn):
             failed += 1
         self.good_records.inc(good)
         self.failed_records.inc(failed)
-        yield beam.pvalue.TaggedOutput(COUNTS, counts(spec.path, read, good, failed, redacted=redacted))
+        yield beam.pvalue.TaggedOutput(COUNTS, counts(spec.path, read, good, failed, skipped=skipped, redacted=redacted))
 
 
 class SumCounts(beam.CombineFn):
@@ -153,8 +173,9 @@ class SumCounts(beam.CombineFn):
 
 @beam.ptransform_fn
 def ReadTouchpoints(pipeline_or_files, input_root: str, chunk_bytes: int = DEFAULT_CHUNK_BYTES, salt: str | None = None,
-                    adapters: dict[str, SourceAdapter] | None = None, identity: IdentityConfig | None = None):
-    """Paths -> {'good', 'failed', 'counts', 'links'} PCollections; `adapters` default to data/config/touchpoints.yml."""
+                    adapters: dict[str, tuple[SourceAdapter, ...]] | None = None, identity: IdentityConfig | None = None):
+    """Paths -> {'good', 'failed', 'counts', 'links'} PCollections; `adapters` (folder -> its adapters)
+    default to data/config/touchpoints.yml."""
     adapters = ADAPTERS if adapters is None else adapters
     planned = pipeline_or_files | "PlanChunks" >> beam.ParDo(PlanChunks(input_root, adapters, chunk_bytes)).with_outputs(FAILED, COUNTS, main="chunks")
     parsed = (

@@ -25,26 +25,26 @@ def test_csv_blocks_never_split_a_quoted_newline():
 def test_plan_chunks_cover_the_file_with_right_first_lines(tmp_path):
     path = tmp_path / "events.jsonl"
     path.write_bytes(b"".join(b'{"n":%d}\n' % i for i in range(1000)))
-    specs = plan_chunks(str(path), "web", "jsonl", chunk_bytes=1000)
+    specs = plan_chunks(str(path), "web", chunk_bytes=1000)
     assert len(specs) > 5
     assert specs[0].start == 0 and specs[-1].end == path.stat().st_size
     for a, b in zip(specs, specs[1:]):
         assert a.end == b.start
-    lines = [first for spec in specs for first, _ in read_chunk(spec, 0)]
+    lines = [first for spec in specs for first, _ in read_chunk(spec)]
     assert lines == [spec.first_line for spec in specs]
     # each chunk's first line number matches the record it starts with
     for spec in specs:
-        _, block = next(read_chunk(spec, 0))
+        _, block = next(read_chunk(spec))
         assert block.startswith(b'{"n":%d}' % (spec.first_line - 1))
 
 
 def test_csv_header_rows_and_bom_are_skipped(tmp_path):
     path = tmp_path / "responses.csv"
-    path.write_bytes(b"\xef\xbb\xbfA,B\nQuestion A,Question B\n{},{}\n1,2\n3,4\n")
-    [spec] = plan_chunks(str(path), "survey", "csv", header_rows=3)
-    assert spec.header == ("A", "B")
+    path.write_bytes(b'\xef\xbb\xbfA,B\nQuestion A,Question B\n"{""ImportId"":""QID1""}","{""ImportId"":""QID2""}"\n1,2\n3,4\n')
+    [spec] = plan_chunks(str(path), "survey")
+    assert spec.header == ("A", "B") and spec.layout.labels == ("Question A", "Question B")
     assert spec.first_line == 4
-    [(first, block)] = list(read_chunk(spec, 3))
+    [(first, block)] = list(read_chunk(spec))
     assert block == b"1,2\n3,4\n"
 
 
@@ -52,9 +52,9 @@ def test_gzip_files_are_streamed_in_blocks(tmp_path):
     path = tmp_path / "events.jsonl.gz"
     with gzip.open(path, "wb") as f:
         f.write(b"".join(b'{"n":%d}\n' % i for i in range(500)))
-    [spec] = plan_chunks(str(path), "web", "jsonl")
-    assert spec.end == -1
-    blocks = list(read_chunk(spec, 0, chunk_bytes=500))
+    [spec] = plan_chunks(str(path), "web")
+    assert spec.end == -1 and spec.layout.gzip
+    blocks = list(read_chunk(spec, chunk_bytes=500))
     assert len(blocks) > 3
     total = sum(frame_lines(block, first).num_rows for first, block in blocks)
     assert total == 500

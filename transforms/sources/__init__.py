@@ -1,8 +1,10 @@
 """Touchpoint adapters, keyed by the folder name under the raw input (data/raw/<folder>/...).
 
-Which adapter reads which folder is configuration (data/config/touchpoints.yml): a folder name and
-the `module:ATTRIBUTE` of a SourceAdapter. `load_adapters` reads and checks it; errors name the file,
-the line and the entry.
+Which adapters read which folder is configuration (data/config/touchpoints.yml): a folder name and the
+`module:ATTRIBUTE` of one SourceAdapter, or a list of them (a record goes to the first that accepts it),
+or a mapping with `adapters:` and `options:`, where options (which survey question is NPS, the export's
+time zone...) are handed to each adapter that is a factory, `module:function(options) -> SourceAdapter`.
+`load_adapters` reads and checks it; errors name the file, the line and the entry.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ class AdapterConfigError(ValueError):
     """The touchpoints file cannot be used; the message names the file, line and entry."""
 
 
-def load_adapters(path: str | Path | None = None) -> dict[str, SourceAdapter]:
-    """Read a touchpoints file and import every adapter it names."""
+def load_adapters(path: str | Path | None = None) -> dict[str, tuple[SourceAdapter, ...]]:
+    """Read a touchpoints file and import every adapter it names: folder -> its adapters, in order."""
     path = Path(path) if path else DEFAULT_TOUCHPOINTS
     try:
         text = path.read_text()
@@ -44,19 +46,48 @@ def load_adapters(path: str | Path | None = None) -> dict[str, SourceAdapter]:
         where = f"{path}: line {key.start_mark.line + 1}: touchpoints.{key.value}"
         if not FOLDER.match(str(key.value)):
             raise AdapterConfigError(f"{where}: a folder name is lower case letters, digits and _")
-        spec = str(value.value) if isinstance(value, yaml.ScalarNode) else ""
-        module_name, _, attribute = spec.partition(":")
-        if not module_name or not attribute:
-            raise AdapterConfigError(f"{where}: expected 'python.module:ADAPTER', not {spec!r}")
-        try:
-            module = importlib.import_module(module_name)
-        except Exception as exc:  # an adapter module that fails to import is the user's to fix
-            raise AdapterConfigError(f"{where}: cannot import {module_name} ({type(exc).__name__}: {exc})") from None
-        adapter = getattr(module, attribute, None)
-        if not isinstance(adapter, SourceAdapter):
-            raise AdapterConfigError(f"{where}: {spec} is not a SourceAdapter")
-        adapters[str(key.value)] = adapter
+        specs, options = _entry(value, where)
+        adapters[str(key.value)] = tuple(_adapter(spec, options, where) for spec in specs)
     return adapters
+
+
+def _entry(value: yaml.Node, where: str) -> tuple[list[str], dict]:
+    """The adapter specs and options of one folder's entry, in any of its three forms."""
+    if isinstance(value, yaml.ScalarNode):
+        return [str(value.value)], {}
+    if isinstance(value, yaml.SequenceNode) and all(isinstance(v, yaml.ScalarNode) for v in value.value) and value.value:
+        return [str(v.value) for v in value.value], {}
+    if isinstance(value, yaml.MappingNode):
+        entry = yaml.safe_load(yaml.serialize(value)) or {}
+        listed = entry.get("adapters")
+        listed = [listed] if isinstance(listed, str) else listed
+        options = entry.get("options") or {}
+        unknown = set(entry) - {"adapters", "options"}
+        if unknown:
+            raise AdapterConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}; an entry has adapters: and options:")
+        if not listed or not all(isinstance(s, str) for s in listed) or not isinstance(options, dict):
+            raise AdapterConfigError(f"{where}: expected adapters: [python.module:ADAPTER, ...] and an options: mapping")
+        return listed, options
+    raise AdapterConfigError(f"{where}: expected 'python.module:ADAPTER', a list of them, or adapters: and options:")
+
+
+def _adapter(spec: str, options: dict, where: str) -> SourceAdapter:
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise AdapterConfigError(f"{where}: expected 'python.module:ADAPTER', not {spec!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # an adapter module that fails to import is the user's to fix
+        raise AdapterConfigError(f"{where}: cannot import {module_name} ({type(exc).__name__}: {exc})") from None
+    adapter = getattr(module, attribute, None)
+    if callable(adapter) and not isinstance(adapter, SourceAdapter):
+        try:
+            adapter = adapter(options)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise AdapterConfigError(f"{where}: options for {spec}: {exc}") from None
+    if not isinstance(adapter, SourceAdapter):
+        raise AdapterConfigError(f"{where}: {spec} is not a SourceAdapter")
+    return adapter
 
 
 def _mapping(root: yaml.Node, key: str):
@@ -68,4 +99,4 @@ def _mapping(root: yaml.Node, key: str):
     return None
 
 
-ADAPTERS: dict[str, SourceAdapter] = load_adapters()
+ADAPTERS: dict[str, tuple[SourceAdapter, ...]] = load_adapters()

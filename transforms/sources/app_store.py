@@ -14,7 +14,6 @@ from transforms.sources.base import Check, SourceAdapter, integer, required, tim
 APP_STORE = SourceAdapter(
     name="app_store",
     framing="json_document",
-    record_key="data",
     consumed=("id", "type", "attributes"),
     paths=(("_id", "$.id"), ("_type", "$.type"), ("_rating", "$.attributes.rating"), ("_title", "$.attributes.title"),
            ("_body", "$.attributes.body"), ("_nickname", "$.attributes.reviewerNickname"), ("_ts", "$.attributes.createdDate"),

@@ -8,6 +8,7 @@ gets an error type and message instead of being dropped.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import duckdb
@@ -37,7 +38,26 @@ MACROS = [
          end""",
     # A phone number as digits and a leading '+', however it was written: the form identities hash.
     "create or replace macro cx_phone(v) as nullif(regexp_replace(v, '[^0-9+]', '', 'g'), '')",
+    # HTML (message bodies of Intercom, Freshdesk, Zendesk) as plain text: scripts, styles and tags dropped,
+    # the common entities decoded, white space collapsed; null when nothing is left.
+    r"""create or replace macro cx_strip_html(v) as nullif(trim(regexp_replace(
+         replace(replace(replace(replace(replace(replace(replace(
+             regexp_replace(regexp_replace(v, '<(script|style)[^>]*>.*?</(script|style)>', ' ', 'gis'), '<[^>]*>', ' ', 'g'),
+             '&nbsp;', ' '), '&lt;', '<'), '&gt;', '>'), '&quot;', '"'), '&#39;', ''''), '&#x27;', ''''), '&amp;', '&'),
+         '\s+', ' ', 'g')), '')""",
+    # An RFC 2822 date as Twilio writes it: 'Tue, 31 Aug 2010 20:36:28 +0000'.
+    "create or replace macro cx_ts_rfc2822(v) as try_strptime(v, '%a, %d %b %Y %H:%M:%S %z')",
 ]
+
+
+def quote_ident(name: str) -> str:
+    """A column name as a quoted SQL identifier, whatever it contains: the one way names reach SQL."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_text(value: str) -> str:
+    """A string as a SQL literal (for names that are values, such as JSON keys and paths)."""
+    return "'" + value.replace("'", "''") + "'"
 
 # Columns every adapter query must return, beyond the canonical source fields.
 INTERNAL_COLUMNS = [
@@ -61,14 +81,19 @@ class Check:
 
 @dataclass(frozen=True)
 class SourceAdapter:
-    """One touchpoint's native shape and its mapping to the canonical record.
+    """One tool's native shape and its mapping to the canonical record.
 
-    framing: 'jsonl' (one JSON object per line), 'csv' (header row(s), then records) or
-    'json_document' (an API page with the records in `record_key`, side-loaded objects in `sideload_key`).
+    framing: 'json' (records that are JSON objects, however the file frames them: lines, a document,
+    an array, concatenated objects, inside an envelope) or 'csv' (rows under a header). How a file is
+    framed is told from its bytes (transforms/framing.py), never from this field.
+    accepts: for JSON, a SQL condition over `j` (the parsed record) and `stream` (the entity name its
+    envelope gave it: an API page's list key, an EL stream, or null): a folder's first adapter whose
+    condition holds takes the record. None takes any record. For CSV, `required_columns` decide.
     paths: (alias, JSONPath) pairs, all extracted as text in one parse of the record; `fields` and
-    `checks` use the aliases, or `j` (the parsed JSON) for anything else, or `col_<name>` for CSV.
+    `checks` use the aliases, or `j` for anything else, or `col_<name>` for CSV.
     fields: SQL select-list producing the canonical columns.
     consumed: top-level JSON keys or CSV columns mapped to fields; the rest goes to `attributes`.
+    sideload_sql: a join over relation `sideload(stream, raw)`: objects a page carries beside its records.
     """
 
     name: str
@@ -77,21 +102,28 @@ class SourceAdapter:
     checks: tuple[Check, ...]
     consumed: tuple[str, ...]
     paths: tuple[tuple[str, str], ...] = ()
-    header_rows: int = 1
-    record_key: str | None = None
-    sideload_key: str | None = None
+    accepts: str | None = None
     sideload_sql: str | None = None
     required_columns: tuple[str, ...] = field(default=())
 
+    def __post_init__(self):
+        if self.framing in ("jsonl", "json_document"):  # names from when framing was the adapter's to say
+            object.__setattr__(self, "framing", "json")
+        if self.framing not in ("json", "csv"):
+            raise ValueError(f"adapter {self.name}: framing is 'json' or 'csv', not {self.framing!r}")
+
+    def takes_columns(self, header: tuple[str, ...]) -> bool:
+        return set(self.required_columns) <= set(header)
+
     def attributes_sql(self, header: tuple[str, ...] | None) -> str:
         if self.framing == "csv":
-            extra = [c for c in (header or ()) if c not in self.consumed]
+            extra = [c for c in dict.fromkeys(header or ()) if c not in self.consumed]
             if not extra:
                 return "null"
-            pairs = ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}', \"col_{c}\"" for c in extra)
+            pairs = ", ".join(f"{quote_text(c)}, {quote_ident('col_' + c)}" for c in extra)
             return f"json_object({pairs})::varchar"
-        patch = "{" + ",".join(f'"{k}":null' for k in self.consumed) + "}"
-        return f"json_merge_patch(j, '{patch}')::varchar"
+        patch = json.dumps({k: None for k in self.consumed})
+        return f"json_merge_patch(j, {quote_text(patch)})::varchar"
 
     def query(self, header: tuple[str, ...] | None = None) -> str:
         """The SQL that maps relation `frame` (and `sideload`) to canonical columns plus errors.
@@ -99,7 +131,7 @@ class SourceAdapter:
         Each record is parsed once; each check is evaluated once (its index picks type and message)."""
         checks = list(self.checks)
         if self.framing == "csv":
-            parse, extract = "null::json", ""
+            parse, extract, values = "null::json", "", ""
         else:
             parse = "case when frame_error is null and json_valid(raw) then raw::json end"
             checks = [Check("j is null", "malformed_json", "'record is not valid JSON'"),
@@ -107,16 +139,16 @@ class SourceAdapter:
                             "'record is a JSON ' || lower(json_type(j)) || ', not an object'")] + checks
             objects = "case when json_type(j) = 'OBJECT' then j end"
             if self.paths:
-                listed = ", ".join(f"'{path}'" for _, path in self.paths)
+                listed = ", ".join(quote_text(path) for _, path in self.paths)
                 values = ", ".join(f"_v[{i}] as {alias}" for i, (alias, _) in enumerate(self.paths, 1))
                 extract = f", json_extract_string({objects}, [{listed}]) as _v"
             else:
                 extract, values = "", ""
         missing = [c for c in self.required_columns if header is not None and c not in header]
         if missing:
-            checks = [Check("true", "missing_column", "'file has no column ' || " + repr(", ".join(missing)).replace('"', "'"))]
+            checks = [Check("true", "missing_column", quote_text("file has no column " + ", ".join(missing)))]
         which = "\n".join(f"            when {c.condition} then {i}" for i, c in enumerate(checks, 1))
-        types = ", ".join(f"'{c.error_type}'" for c in checks)
+        types = ", ".join(quote_text(c.error_type) for c in checks)
         messages = "\n".join(f"            when {i} then {c.message}" for i, c in enumerate(checks, 1))
         unpack = f"select * exclude (_v), {values} from extracted" if self.framing != "csv" and self.paths else "select * from extracted"
         return f"""
@@ -142,7 +174,7 @@ checked as (
         end as _failed_check
     from mapped
 )
-select columns(lambda c: not starts_with(c, '_') and c not in ('raw', 'j', 'frame_error', 'frame_message')),
+select columns(lambda c: not starts_with(c, '_') and c not in ('raw', 'j', 'stream', 'frame_error', 'frame_message')),
     case when _failed_check = 0 then frame_error else [{types}][_failed_check] end as error_type,
     case _failed_check when 0 then frame_message
 {messages}
@@ -172,7 +204,7 @@ def connect(salt: str | None = None, identity: IdentityConfig | None = None) -> 
 
 def sql_case(expr: str, mapping: dict[str, str], otherwise: str) -> str:
     """A SQL case mapping the values of `expr` through `mapping` (a source's codes to ours), else `otherwise`."""
-    quoted = " ".join(f"when '{k}' then '{v}'" for k, v in mapping.items())
+    quoted = " ".join(f"when {quote_text(k)} then {quote_text(v)}" for k, v in mapping.items())
     return f"case {expr} {quoted} else {otherwise} end"
 
 

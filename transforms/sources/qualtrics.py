@@ -11,7 +11,6 @@ from transforms.sources.base import SourceAdapter, integer, required, timestamp
 SURVEY = SourceAdapter(
     name="survey",
     framing="csv",
-    header_rows=3,
     required_columns=("ResponseId", "RecordedDate"),
     consumed=("ResponseId", "RecordedDate", "ExternalReference", "Q_Touchpoint", "Q_CES", "Q_CSAT", "Q_NPS", "Q_Verbatim"),
     fields="""

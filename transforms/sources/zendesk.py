@@ -11,12 +11,11 @@ from transforms.sources.base import SourceAdapter, integer, required, timestamp
 EMAIL = SourceAdapter(
     name="email",
     framing="json_document",
-    record_key="tickets",
-    sideload_key="users",
+    accepts="stream = 'tickets' or (json_exists(j, '$.requester_id') and json_exists(j, '$.status') and json_exists(j, '$.created_at'))",
     sideload_sql="""left join (
         select distinct on (raw::json->>'$.id') raw::json->>'$.id' as user_id, raw::json->>'$.external_id' as external_id,
             raw::json->>'$.email' as email
-        from sideload where json_valid(raw)
+        from sideload where stream = 'users' and json_valid(raw)
     ) users on users.user_id = unpacked._requester""",
     consumed=("id", "created_at", "updated_at", "description", "status", "requester_id", "assignee_id", "group_id"),
     paths=(("_id", "$.id"), ("_created", "$.created_at"), ("_updated", "$.updated_at"), ("_requester", "$.requester_id"),
