@@ -18,10 +18,10 @@ it starts on and the entity name its envelope gave it (`stream`).
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 import re
+import zlib
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
@@ -94,16 +94,57 @@ class Layout:
 
 
 def open_bytes(path: str) -> BinaryIO:
-    """Open a file through Beam's FileSystems (local, gs://, s3://), gunzipping when its bytes say gzip."""
+    """Open a file through Beam's FileSystems (local, gs://, s3://), gunzipping when its bytes say gzip.
+
+    A file named .gz whose bytes are not gzip is unreadable (OSError): the name and the bytes disagree."""
     from apache_beam.io.filesystem import CompressionTypes
     from apache_beam.io.filesystems import FileSystems
 
     raw = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
-    if raw.read(2) == GZIP_MAGIC:
-        raw.seek(0)
-        return gzip.GzipFile(fileobj=raw, mode="rb")
+    magic = raw.read(2)
     raw.seek(0)
+    if magic == GZIP_MAGIC:
+        return Gunzip(raw)
+    if path.lower().endswith((".gz", ".gzip")):
+        raw.close()
+        raise OSError(f"named as gzip, but its bytes are not gzip (they start with {magic!r})")
     return raw
+
+
+class Gunzip(io.RawIOBase):
+    """gzip bytes in, plain bytes out, in bounded pieces: every member of a multi-member file, and what a
+    file cut short still holds (its last, partial record then fails on its own)."""
+
+    def __init__(self, raw: BinaryIO, piece: int = 1 << 20):
+        self._raw, self._piece = raw, piece
+        self._inflate, self._input, self._out, self._done = zlib.decompressobj(31), b"", b"", False
+
+    def readable(self) -> bool:
+        return True
+
+    def _fill(self) -> None:
+        data = self._inflate.unconsumed_tail or self._input or self._raw.read(1 << 16)
+        self._input = b""
+        if not data:
+            self._done = True
+            return
+        self._out += self._inflate.decompress(data, self._piece)
+        if self._inflate.eof:
+            self._input = self._inflate.unused_data
+            self._inflate = zlib.decompressobj(31)
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._done and (size < 0 or len(self._out) < size):
+            self._fill()
+        if size < 0:
+            out, self._out = self._out, b""
+        else:
+            out, self._out = self._out[:size], self._out[size:]
+        return out
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 def open_text_bytes(path: str, layout: Layout) -> BinaryIO:
@@ -119,7 +160,7 @@ def open_text_bytes(path: str, layout: Layout) -> BinaryIO:
 def detect_layout(path: str) -> Layout:
     """Read the start of a file and say how it is framed."""
     with open_bytes(path) as stream:
-        compressed = isinstance(stream, gzip.GzipFile)
+        compressed = isinstance(stream, Gunzip)
         head = stream.read(SNIFF_BYTES)
         if head.startswith(PARQUET_MAGIC) and not compressed:
             return Layout("parquet")

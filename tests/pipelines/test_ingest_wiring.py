@@ -80,7 +80,7 @@ def test_stage_dedup_stitch_tag_and_write(tmp_path):
             | beam.ParDo(ProcessGroup(load_taxonomy(), out_dir, "run-1", datetime(2026, 3, 1, tzinfo=timezone.utc)),
                          beam.pvalue.AsSingleton(losers), beam.pvalue.AsSingleton(resolution))
         )
-        assert_that(found[DUPLICATES], equal_to([(f"{root}/web/events.jsonl", (0, 0, 0, 1, 0, 0, 0, 0, 0))]), label="CheckDuplicates")
+        assert_that(found[DUPLICATES], equal_to([(f"{root}/web/events.jsonl", (0, 0, 0, 1, 0, 0, 0, 0, 0, 0))]), label="CheckDuplicates")
         rows = written | beam.Map(lambda w: w[1]) | "Sum" >> beam.CombineGlobally(sum)
         assert_that(rows, equal_to([3]), label="CheckWritten")
         days = written | beam.Map(lambda w: w[0].split("/")[-2])

@@ -2,7 +2,9 @@ import pyarrow as pa
 import pytest
 
 from tests.conftest import NOW
-from transforms.parse import parse_block
+from transforms.framing import SIDELOAD_SCHEMA, Framed
+from transforms.io import frame_csv
+from transforms.parse import parse_framed
 from transforms.redact import is_card, is_iban, redact_array, redact_table
 from transforms.sources import ADAPTERS
 from transforms.sources.base import connect
@@ -66,8 +68,9 @@ def test_parse_redacts_good_and_failed_records_alike():
         b"k1,C1,2026-02-12T09:00:00Z,my card 4111 1111 1111 1111 was charged twice\n"
         b"k2,C2,not a date,write to jo@example.org\n"
     )
-    parsed = parse_block(connect(), ADAPTERS["call_center"], block.split(b"\n", 1)[1], 2, "calls.csv",
-                         ("ContactId", "CustomerAccount", "InitiationTimestamp", "CustomerStatement"), now=NOW)
+    header = ("ContactId", "CustomerAccount", "InitiationTimestamp", "CustomerStatement")
+    framed = Framed(frame_csv(block.split(b"\n", 1)[1], 2, header), SIDELOAD_SCHEMA.empty_table())
+    parsed = parse_framed(connect(), ADAPTERS["call_center"], "call_center", framed, "calls.csv", header, now=NOW)
     assert parsed.good["text"].to_pylist() == ["my card <CARD> was charged twice"]
     assert parsed.failed["raw_payload"].to_pylist() == ["k2,C2,not a date,write to <EMAIL>"]
     assert parsed.redacted == {"EMAIL": 1, "IBAN": 0, "CARD": 1, "NATIONAL_ID": 0, "PHONE": 0}
