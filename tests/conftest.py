@@ -29,9 +29,8 @@ def parse_with(con, path, adapters: tuple[SourceAdapter, ...] | SourceAdapter, t
     touchpoint = touchpoint or path.parent.name
     goods, faileds = [], []
     for spec in plan_chunks(str(path), touchpoint, chunk_bytes):
-        header = spec.header if spec.layout.kind == "csv" else None
         for framed in frame_chunk(spec, chunk_bytes):
-            parsed = parse_framed(con, adapters, touchpoint, framed, str(path), header, now=NOW)
+            parsed = parse_framed(con, adapters, touchpoint, framed, str(path), spec.layout, now=NOW)
             goods.append(parsed.good)
             faileds.append(parsed.failed)
     from transforms.parse import PARSED_SCHEMA

@@ -15,11 +15,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from transforms.framing import SIDELOAD_SCHEMA, Framed
+from transforms.framing import Framed, Layout
 from transforms.io import RAW_PAYLOAD_LIMIT
 from transforms.redact import PII_TYPES, REDACTED_COLUMNS, redact_table
 from transforms.schema import FAILED_SCHEMA, SOURCE_SCHEMA, conform
-from transforms.sources.base import INTERNAL_COLUMNS, SourceAdapter, quote_ident
+from transforms.sources.base import INTERNAL_COLUMNS, SourceAdapter
 from transforms.validate import validate
 
 # DuckDB scans an Arrow table one record batch per thread: batches of this size let it use every core.
@@ -89,14 +89,14 @@ def map_records(con: duckdb.DuckDBPyConnection, adapter: SourceAdapter, records:
     return conform(mapped.append_column("linked_refs", linked_list(linked)), MAPPED_SCHEMA)
 
 
-def unsupported(records: pa.Table, touchpoint: str, why: pa.Array | str) -> pa.Table:
-    """Records no adapter takes, as `unsupported_record` failures (MAPPED_SCHEMA)."""
+def unsupported(records: pa.Table, touchpoint: str, why: pa.Array | str, error_type: str = "unsupported_record") -> pa.Table:
+    """Records no adapter takes, as failures of `error_type` (MAPPED_SCHEMA)."""
     n = records.num_rows
     message = why if isinstance(why, pa.Array) else pa.array([why] * n, pa.string())
     return conform(pa.table({
         "touchpoint": pa.array([touchpoint] * n, pa.string()),
         "source_line": records["source_line"],
-        "error_type": pa.array(["unsupported_record"] * n, pa.string()),
+        "error_type": pa.array([error_type] * n, pa.string()),
         "error_message": message,
         "raw_payload": pc.utf8_slice_codeunits(records["raw"], 0, RAW_PAYLOAD_LIMIT),
     }), MAPPED_SCHEMA)
@@ -116,14 +116,22 @@ def _unsupported_json(con: duckdb.DuckDBPyConnection, records: pa.Table, touchpo
 
 
 def parse_framed(con: duckdb.DuckDBPyConnection, adapters: tuple[SourceAdapter, ...], touchpoint: str, framed: Framed,
-                 source_file: str, header: tuple[str, ...] | None = None, now: datetime | None = None) -> Parsed:
-    """Route, map and validate framed records; every record comes back either good or failed."""
+                 source_file: str, layout: Layout | None = None, now: datetime | None = None) -> Parsed:
+    """Route, map and validate framed records; every record comes back either good or failed.
+
+    `layout` is the file's (transforms/framing.py); CSV records need it for their header."""
     records = framed.records
     if records.num_rows == 0:
         return Parsed(PARSED_SCHEMA.empty_table(), FAILED_SCHEMA.empty_table())
     pieces = []
+    header = layout.header if layout is not None and layout.kind == "csv" else None
     if header is not None:
         adapter = csv_adapter(adapters, header)
+        if adapter is not None and adapter.bind is not None:
+            try:
+                adapter = adapter.bind(layout)
+            except ValueError as exc:  # the file lacks what the configuration names
+                return _finish(unsupported(records, touchpoint, str(exc), "missing_column"), source_file, now)
         if adapter is None:
             wanted = "; ".join(f"{a.name}: {', '.join(a.required_columns)}" for a in adapters if a.framing == "csv") or "none reads CSV"
             pieces.append(unsupported(records, touchpoint, f"no adapter of {touchpoint} takes these columns (needed: {wanted})"))
@@ -140,7 +148,11 @@ def parse_framed(con: duckdb.DuckDBPyConnection, adapters: tuple[SourceAdapter, 
         left = np.flatnonzero(routes == 0)
         if len(left):
             pieces.append(_unsupported_json(con, records.take(left), touchpoint))
-    mapped = pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
+    return _finish(pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0], source_file, now)
+
+
+def _finish(mapped: pa.Table, source_file: str, now: datetime | None) -> Parsed:
+    """Validate mapped records, redact them, and split them into good and failed."""
     mapped = mapped.set_column(mapped.schema.get_field_index("source_file"), "source_file",
                                pa.array([source_file] * mapped.num_rows, pa.string()))
     mapped = validate(mapped, now)
@@ -173,4 +185,3 @@ def failed_file(source_file: str, touchpoint: str | None, error_type: str, messa
     }]), FAILED_SCHEMA)
 
 
-__all__ = ["PARSED_SCHEMA", "Parsed", "failed_file", "parse_framed", "quote_ident", "SIDELOAD_SCHEMA"]

@@ -114,7 +114,6 @@ class ParseChunk(beam.DoFn):
 
     def process(self, spec: ChunkSpec):
         adapters = self.adapters[spec.touchpoint]
-        header = spec.header if spec.layout.kind == "csv" else None
         read = good = failed = skipped = 0
         redacted = dict.fromkeys(PII_TYPES, 0)
         line = spec.first_line
@@ -123,7 +122,7 @@ class ParseChunk(beam.DoFn):
                 skipped += framed.skipped
                 if framed.records.num_rows:
                     line = framed.records["source_line"][0].as_py()
-                parsed = parse_framed(self.con, adapters, spec.touchpoint, framed, spec.path, header)
+                parsed = parse_framed(self.con, adapters, spec.touchpoint, framed, spec.path, spec.layout)
                 read += parsed.read
                 good += parsed.good.num_rows
                 failed += parsed.failed.num_rows

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Callable
 
 import duckdb
 import pyarrow as pa
 
+from transforms.framing import Layout
 from transforms.identity import IdentityConfig, load_identity
 from transforms.io import RAW_PAYLOAD_LIMIT
 from transforms.redact import pii_salt
@@ -94,6 +96,8 @@ class SourceAdapter:
     fields: SQL select-list producing the canonical columns.
     consumed: top-level JSON keys or CSV columns mapped to fields; the rest goes to `attributes`.
     sideload_sql: a join over relation `sideload(stream, raw)`: objects a page carries beside its records.
+    bind: for adapters whose columns depend on the file (a survey export's questions), a function of the
+    file's Layout that returns the adapter to use for that file.
     """
 
     name: str
@@ -105,6 +109,7 @@ class SourceAdapter:
     accepts: str | None = None
     sideload_sql: str | None = None
     required_columns: tuple[str, ...] = field(default=())
+    bind: Callable[[Layout], SourceAdapter] | None = None
 
     def __post_init__(self):
         if self.framing in ("jsonl", "json_document"):  # names from when framing was the adapter's to say
