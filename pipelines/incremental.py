@@ -141,9 +141,12 @@ def stage_published_keys(run_dir: str | None, removed: set[str], buckets: int, s
     Path(stage_dir).mkdir(parents=True, exist_ok=True)  # DuckDB creates only the last folder
     con = duckdb.connect(config={"memory_limit": "1GB"})
     con.register("removed", pa.table({"source_file": pa.array(sorted(removed), pa.string())}))
+    # keys published before records had a source_item (schema 1.0.0) are all item 0
+    has_item = "source_item" in pq.read_schema(FileSystems.match([glob])[0].metadata_list[0].path).names
+    item = "source_item" if has_item else "0::bigint as source_item"
     con.execute(f"""
         copy (
-            select interaction_id, record_version, source_file, source_line, true as published,
+            select interaction_id, record_version, source_file, source_line, {item}, true as published,
                    (hash(interaction_id) % {buckets})::integer as bucket
             from read_parquet('{glob}') k
             where not exists (select 1 from removed r where r.source_file = k.source_file)
@@ -180,7 +183,8 @@ def carry_forward(previous: Path, run_dir: Path, superseded: pa.Table, removed: 
     removed_files = pa.array(sorted(removed), pa.string())
     for path in sorted((previous / "interactions").rglob("*.parquet")):
         target = run_dir / path.relative_to(previous)
-        table = pq.read_table(path, columns=["interaction_id", "source_file", "source_line", "source_customer_ref", "customer_id"])
+        table = pq.read_table(path, columns=[c for c in ("interaction_id", "source_file", "source_line", "source_item",
+                                                          "source_customer_ref", "customer_id") if c in pq.read_schema(path).names])
         keep = pc.invert(pc.is_in(table["source_file"], removed_files))
         restitched = stitch(table.select(["source_customer_ref", "interaction_id"]), resolution, identity)["customer_id"]
         changed = pc.not_equal(restitched, table["customer_id"])

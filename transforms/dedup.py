@@ -1,9 +1,9 @@
 """Dedup on interaction_id: re-sent events and superseded versions of the same record.
 
-Only the keys travel for dedup: (interaction_id, record_version, source_file, source_line), spread
-over buckets by a hash of interaction_id so that every copy of an id meets in one bucket. Within an id
-the highest record_version wins (a ticket's latest update), then the earliest (source_file,
-source_line); the others are "losers", named by file and line, counted as duplicates of their file
+Only the keys travel for dedup: (interaction_id, record_version, source_file, source_line, source_item),
+spread over buckets by a hash of interaction_id so that every copy of an id meets in one bucket. Within
+an id the highest record_version wins (a ticket's latest update), then the earliest place in the input;
+the others are "losers", named by file, line and item on the line, counted as duplicates of their file
 and dropped from the records wherever those are.
 """
 
@@ -13,8 +13,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-KEY_COLUMNS = ["interaction_id", "record_version", "source_file", "source_line"]
-LOSER_SCHEMA = pa.schema([("source_file", pa.string()), ("source_line", pa.int64())])
+KEY_COLUMNS = ["interaction_id", "record_version", "source_file", "source_line", "source_item"]
+LOSER_SCHEMA = pa.schema([("source_file", pa.string()), ("source_line", pa.int64()), ("source_item", pa.int64())])
 
 
 def assign(con: duckdb.DuckDBPyConnection, table: pa.Table, id_buckets: int, date_groups: int) -> tuple[pa.Array, pa.Array]:
@@ -48,7 +48,7 @@ def rank_copies(con: duckdb.DuckDBPyConnection, keys: pa.Table) -> pa.Table:
         return con.sql("""
             select *, row_number() over (
                 partition by interaction_id
-                order by record_version desc nulls last, published desc, source_file, source_line) > 1 as loses
+                order by record_version desc nulls last, published desc, source_file, source_line, source_item) > 1 as loses
             from record_keys
         """).to_arrow_table()
     finally:
@@ -56,7 +56,7 @@ def rank_copies(con: duckdb.DuckDBPyConnection, keys: pa.Table) -> pa.Table:
 
 
 def find_duplicates(con: duckdb.DuckDBPyConnection, keys: pa.Table) -> pa.Table:
-    """Keys of one bucket -> the (source_file, source_line) of every record that loses to another copy."""
+    """Keys of one bucket -> the place (file, line, item) of every record that loses to another copy."""
     ranked = rank_copies(con, keys)
     return ranked.filter(ranked["loses"]).select(LOSER_SCHEMA.names).cast(LOSER_SCHEMA)
 
@@ -76,4 +76,6 @@ def drop_losers(table: pa.Table, losers: pa.Table) -> pa.Table:
 
 
 def _row_keys(table: pa.Table) -> pa.ChunkedArray:
-    return pc.binary_join_element_wise(table["source_file"], pc.cast(table["source_line"], pa.string()), "\x1f")
+    item = table["source_item"] if "source_item" in table.column_names else pa.chunked_array([pa.array([0] * table.num_rows, pa.int64())])
+    return pc.binary_join_element_wise(table["source_file"], pc.cast(table["source_line"], pa.string()),
+                                       pc.cast(pc.fill_null(item, 0), pa.string()), "\x1f")

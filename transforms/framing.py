@@ -40,6 +40,7 @@ MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
 
 FRAME_SCHEMA = pa.schema([
     ("source_line", pa.int64()),
+    ("source_item", pa.int64()),  # position among the records that start on the same line
     ("raw", pa.string()),
     ("stream", pa.string()),
     ("frame_error", pa.string()),
@@ -306,15 +307,18 @@ class Framed:
 
 
 class _Rows:
-    """Collects framed rows column by column."""
+    """Collects framed rows column by column; `last` carries (line, item) over from the previous piece."""
 
-    def __init__(self):
-        self.lines, self.raws, self.streams, self.errors, self.messages = [], [], [], [], []
+    def __init__(self, last: tuple[int, int] = (0, -1)):
+        self.lines, self.items, self.raws, self.streams, self.errors, self.messages = [], [], [], [], [], []
         self.side_streams, self.side_raws = [], []
         self.skipped = 0
+        self.last = last
 
     def add(self, line: int, raw: str, stream: str | None = None, error: str | None = None, message: str | None = None):
+        self.last = (line, self.last[1] + 1 if line == self.last[0] else 0)
         self.lines.append(line)
+        self.items.append(self.last[1])
         self.raws.append(raw)
         self.streams.append(stream)
         self.errors.append(error)
@@ -322,7 +326,8 @@ class _Rows:
 
     def framed(self) -> Framed:
         records = pa.Table.from_arrays(
-            [pa.array(self.lines, pa.int64()), pa.array(self.raws, pa.string()), pa.array(self.streams, pa.string()),
+            [pa.array(self.lines, pa.int64()), pa.array(self.items, pa.int64()), pa.array(self.raws, pa.string()),
+             pa.array(self.streams, pa.string()),
              pa.array(self.errors, pa.string()), pa.array(self.messages, pa.string())], schema=FRAME_SCHEMA)
         sideload = pa.Table.from_arrays([pa.array(self.side_streams, pa.string()), pa.array(self.side_raws, pa.string())],
                                         schema=SIDELOAD_SCHEMA)
@@ -537,7 +542,7 @@ def frame_json_values(stream: BinaryIO, first_line: int = 1, block_bytes: int = 
         pos = end
         if len(rows.lines) >= 10_000:
             yield rows.framed()
-            rows = _Rows()
+            rows = _Rows(rows.last)
     if rows.lines or rows.skipped or rows.side_raws:
         yield rows.framed()
 
@@ -582,7 +587,8 @@ def frame_parquet(path: str, row_group: int, first_line: int) -> Framed:
     finally:
         con.close()
     records = pa.Table.from_arrays(
-        [pa.array(range(first_line, first_line + len(raws)), pa.int64()), raws.combine_chunks().cast(pa.string()),
-         pa.nulls(len(raws), pa.string()), pa.nulls(len(raws), pa.string()), pa.nulls(len(raws), pa.string())],
+        [pa.array(range(first_line, first_line + len(raws)), pa.int64()), pa.array([0] * len(raws), pa.int64()),
+         raws.combine_chunks().cast(pa.string()), pa.nulls(len(raws), pa.string()), pa.nulls(len(raws), pa.string()),
+         pa.nulls(len(raws), pa.string())],
         schema=FRAME_SCHEMA)
     return unwrap_lines(records)

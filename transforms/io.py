@@ -14,6 +14,7 @@ import io
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.io.filesystem import CompressionTypes
@@ -249,7 +250,8 @@ def frame_lines(block: bytes, first_line: int) -> pa.Table:
         error_message = pc.if_else(too_large, pc.binary_join_element_wise(
             "record is ", size, f" bytes, over the {MAX_RECORD_BYTES} limit", ""), error_message)
         raw = pc.if_else(too_large, pc.utf8_slice_codeunits(raw, 0, RAW_PAYLOAD_LIMIT), raw)
-    table = pa.Table.from_arrays([numbers, raw, pa.nulls(len(raw), pa.string()), error_type, error_message], schema=FRAME_SCHEMA)
+    table = pa.Table.from_arrays([numbers, pa.array(np.zeros(len(raw), dtype=np.int64)), raw, pa.nulls(len(raw), pa.string()),
+                                  error_type, error_message], schema=FRAME_SCHEMA)
     return table.filter(pc.not_equal(pc.utf8_trim_whitespace(table["raw"]), ""))
 
 
@@ -295,7 +297,8 @@ def frame_csv(block: bytes, first_line: int, header: tuple[str, ...], delimiter:
         marks[len(rows) - 1] = ("malformed_csv", str(exc))
     error_type, error_message = _errors_for(len(rows), marks)
     columns = list(zip(*rows)) if rows else [()] * width
-    arrays = [pa.array(starts, pa.int64()), pa.array(raws, pa.string()), pa.nulls(len(rows), pa.string()), error_type, error_message]
+    arrays = [pa.array(starts, pa.int64()), pa.array(np.zeros(len(rows), dtype=np.int64)), pa.array(raws, pa.string()),
+              pa.nulls(len(rows), pa.string()), error_type, error_message]
     arrays += [pa.array(col, pa.string()) for col in columns]
     names = list(FRAME_SCHEMA.names) + [f"col_{name}" for name in header]
     return pa.Table.from_arrays(arrays, names=names)

@@ -6,7 +6,7 @@ sources and the README table follow this module. Add columns freely; renaming on
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 
 TOUCHPOINTS = ("web", "app", "call_center", "email", "chat", "survey", "billing", "product", "social", "app_store", "ivr", "orders",
                "internal_survey")
@@ -48,7 +48,8 @@ SOURCE_FIELDS = [
     ("currency", pa.string(), "ISO 4217 code, lower case as Stripe writes it."),
     ("attributes", pa.string(), "JSON of everything else the source record had."),
     ("source_file", pa.string(), "File the record was read from."),
-    ("source_line", pa.int64(), "Line (or record position in a JSON document) within source_file, 1-based."),
+    ("source_line", pa.int64(), "Line within source_file on which the record starts, 1-based."),
+    ("source_item", pa.int64(), "0-based position among the records that start on the same line (a JSON document or batch written on one line holds many)."),
 ]
 
 # Columns the pipeline adds after parsing.

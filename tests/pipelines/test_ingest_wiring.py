@@ -92,7 +92,7 @@ def test_stage_dedup_stitch_tag_and_write(tmp_path):
     assert rows["call_center:k1"]["reason_code"] == "billing_confusion"
     assert rows["call_center:k1"]["outcome"] == "resolved"
     assert rows["web:m1"]["journey_phase"] == "looking_and_deciding"
-    assert rows["web:m1"]["run_id"] == "run-1" and rows["web:m1"]["schema_version"] == "1.0.0"
+    assert rows["web:m1"]["run_id"] == "run-1" and rows["web:m1"]["schema_version"] == "1.1.0"
     assert str(rows["web:m1"]["occurred_date"]) == "2026-02-10"
 
 
@@ -137,7 +137,7 @@ def test_open_texts_go_through_run_inference_and_are_written(tmp_path):
             | beam.GroupByKey()
             | beam.ParDo(ProcessGroup(taxonomy, out_dir, "run-1", datetime(2026, 3, 1, tzinfo=timezone.utc),
                                       ("rules", "embeddings"), str(tmp_path / "held")),
-                         beam.pvalue.AsSingleton(p | "NoLosers" >> beam.Create([pa.table({"source_file": pa.array([], pa.string()), "source_line": pa.array([], pa.int64())})])),
+                         beam.pvalue.AsSingleton(p | "NoLosers" >> beam.Create([LOSER_SCHEMA.empty_table()])),
                          beam.pvalue.AsSingleton(p | "NoLinks" >> beam.Create([pa.table({"source_customer_ref": pa.array([], pa.string()), "customer_id": pa.array([], pa.string())})])))
             .with_outputs(UNSURE, main="tagged")
         )

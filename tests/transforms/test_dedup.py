@@ -2,7 +2,7 @@ from datetime import datetime, timezone
 
 import pyarrow as pa
 
-from transforms.dedup import assign, drop_losers, duplicates_per_file, find_duplicates, split
+from transforms.dedup import KEY_COLUMNS, assign, drop_losers, duplicates_per_file, find_duplicates, split
 from transforms.schema import UTC_TIMESTAMP
 from transforms.sources.base import connect
 
@@ -11,17 +11,28 @@ SAMPLE = pa.table({
     "record_version": pa.array([None, None, None, 100, 200, None], pa.int64()),
     "source_file": ["a.jsonl", "a.jsonl", "b.jsonl", "t.json", "t.json", "b.jsonl"],
     "source_line": [1, 2, 7, 1, 2, 8],
+    "source_item": [0, 0, 0, 0, 0, 0],
     "occurred_at": pa.array([datetime(2026, 3, d, 12, tzinfo=timezone.utc) for d in (1, 1, 2, 3, 3, 4)], UTC_TIMESTAMP),
 })
 
 
 def test_losers_are_later_copies_and_older_versions():
-    losers = find_duplicates(connect(), SAMPLE.select(["interaction_id", "record_version", "source_file", "source_line"]))
+    losers = find_duplicates(connect(), SAMPLE.select(KEY_COLUMNS))
     assert sorted(zip(losers["source_file"].to_pylist(), losers["source_line"].to_pylist())) == [("b.jsonl", 7), ("t.json", 1)]
     assert duplicates_per_file(losers) == [("b.jsonl", 1), ("t.json", 1)]
     kept = drop_losers(SAMPLE, losers)
     assert sorted(zip(kept["interaction_id"].to_pylist(), kept["source_line"].to_pylist())) == [
         ("email:9", 2), ("web:1", 1), ("web:2", 2), ("web:3", 8)]
+
+
+def test_records_on_one_line_lose_one_by_one():
+    # Kinesis Firehose writes objects with no newline between them: every record starts on line 1.
+    one_line = pa.table({"interaction_id": ["call_center:a", "call_center:b", "call_center:a"],
+                         "record_version": pa.array([1, 1, 2], pa.int64()), "source_file": ["ctr"] * 3,
+                         "source_line": [1, 1, 1], "source_item": [0, 1, 2]})
+    losers = find_duplicates(connect(), one_line)
+    assert losers.to_pylist() == [{"source_file": "ctr", "source_line": 1, "source_item": 0}]
+    assert drop_losers(one_line, losers)["interaction_id"].to_pylist() == ["call_center:b", "call_center:a"]
 
 
 def test_every_copy_of_an_id_shares_a_bucket_and_every_day_a_group():
