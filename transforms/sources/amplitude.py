@@ -13,7 +13,8 @@ from transforms.sources.base import Check, SourceAdapter, required, timestamp
 
 PRODUCT = SourceAdapter(
     name="product",
-    framing="jsonl",
+    framing="json",
+    accepts="json_exists(j, '$.event_type')",
     consumed=("uuid", "$insert_id", "event_type", "user_id", "device_id", "event_time", "session_id"),
     paths=(("_uuid", "$.uuid"), ("_insert_id", '$."$insert_id"'), ("_event", "$.event_type"), ("_user", "$.user_id"),
            ("_device", "$.device_id"), ("_ts", "$.event_time"), ("_session", "$.session_id"),

@@ -223,5 +223,5 @@ def timestamp(expr_raw: str, expr_ts: str, name: str) -> Check:
 
 
 def integer(expr_raw: str, name: str) -> Check:
-    return Check(f"{expr_raw} is not null and trim({expr_raw}) <> '' and try_cast({expr_raw} as bigint) is null",
+    return Check(f"{expr_raw} is not null and trim({expr_raw}) <> '' and not regexp_full_match(trim({expr_raw}), '[+-]?[0-9]+')",
                  "invalid_type", f"'{name} is not a whole number: ' || left({expr_raw}, 60)")
