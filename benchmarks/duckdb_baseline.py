@@ -11,7 +11,6 @@ writes Parquet partitioned by date. No chunking, no Beam: everything in one Duck
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import shutil
 import sys
@@ -19,48 +18,79 @@ import time
 from pathlib import Path
 
 from transforms.sources import ADAPTERS
-from transforms.sources.base import connect
+from transforms.sources.base import connect, quote_ident
 from transforms.tagging import load_taxonomy
 from transforms.tagging.reasons import non_capturing
 
-FRAME_COLUMNS = "source_line, raw, null::varchar as frame_error, null::varchar as frame_message"
 
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def frame_sql(folder: Path, adapter) -> tuple[str, tuple[str, ...] | None]:
-    """A SQL relation with the framing the adapter expects, read natively by DuckDB."""
-    files = sorted(str(p) for p in folder.iterdir() if p.is_file() and not p.name.startswith(("_", ".")))
-    listed = "[" + ", ".join(_quote(f) for f in files) + "]"
-    if adapter.framing == "jsonl":
-        return f"""select filename as source_file, row_number() over (partition by filename) as source_line, raw,
-                      null::varchar as frame_error, null::varchar as frame_message
+def _files(folder: Path) -> list[str]:
+    return sorted(str(p) for p in folder.iterdir() if p.is_file() and not p.name.startswith(("_", ".")))
+
+
+def frame_sql(folder: Path, layout, list_key: str | None) -> str:
+    """A SQL relation framed as the folder's first file is (told from its bytes), read natively by DuckDB."""
+    listed = "[" + ", ".join(_quote(f) for f in _files(folder)) + "]"
+    if layout.kind == "jsonl":
+        return f"""select filename as source_file, row_number() over (partition by filename) as source_line, 0::bigint as source_item,
+                      raw, null::varchar as stream, null::varchar as frame_error, null::varchar as frame_message
                    from read_csv({listed}, columns={{'raw': 'VARCHAR'}}, delim='\\x1e', quote='', escape='',
                                  header=false, filename=true, auto_detect=false, strict_mode=false)
-                   where trim(raw) <> ''""", None
-    if adapter.framing == "csv":
-        with open(files[0], newline="", encoding="utf-8-sig") as f:
-            header = tuple(next(csv.reader(f)))
+                   where trim(raw) <> ''"""
+    if layout.kind == "csv":
+        header = layout.header
         columns = "{" + ", ".join(f"{_quote(c)}: 'VARCHAR'" for c in header) + "}"
-        renamed = ", ".join(f'"{c}" as "col_{c}"' for c in header)
-        raw = " || ',' || ".join(f"coalesce(\"{c}\", '')" for c in header)
-        return f"""select filename as source_file, row_number() over (partition by filename) + {adapter.header_rows} as source_line,
-                      {raw} as raw, null::varchar as frame_error, null::varchar as frame_message, {renamed}
-                   from read_csv({listed}, columns={columns}, header=false, skip={adapter.header_rows}, filename=true,
-                                 auto_detect=false, strict_mode=false, null_padding=true, ignore_errors=true)""", header
-    return f"""select filename as source_file, generate_subscripts(records, 1) as source_line, unnest(records)::varchar as raw,
+        renamed = ", ".join(f"{quote_ident(c)} as {quote_ident('col_' + c)}" for c in header)
+        raw = " || ',' || ".join(f"coalesce({quote_ident(c)}, '')" for c in header)
+        return f"""select filename as source_file, row_number() over (partition by filename) + {layout.header_rows} as source_line,
+                      0::bigint as source_item, {raw} as raw, null::varchar as stream, null::varchar as frame_error,
+                      null::varchar as frame_message, {renamed}
+                   from read_csv({listed}, columns={columns}, header=false, skip={layout.header_rows}, filename=true,
+                                 delim={_quote(layout.delimiter)}, auto_detect=false, strict_mode=false, null_padding=true,
+                                 ignore_errors=true)"""
+    return f"""select filename as source_file, 1 as source_line, generate_subscripts(records, 1) - 1 as source_item,
+                  unnest(records)::varchar as raw, {_quote(list_key)} as stream,
                   null::varchar as frame_error, null::varchar as frame_message
-               from (select filename, json_extract(json, '$.{adapter.record_key}[*]') as records
-                     from read_json_objects({listed}, format='auto', filename=true))""", None
+               from (select filename, json_extract(json, {_quote('$.' + list_key + '[*]')}) as records
+                     from read_json_objects({listed}, format='auto', filename=true))"""
 
 
-def sideload_sql(folder: Path, adapter) -> str:
-    files = sorted(str(p) for p in folder.iterdir() if p.is_file() and not p.name.startswith(("_", ".")))
-    listed = "[" + ", ".join(_quote(f) for f in files) + "]"
-    return f"""select unnest(json_extract(json, '$.{adapter.sideload_key}[*]'))::varchar as raw
-               from read_json_objects({listed}, format='auto')"""
+def sideload_sql(folder: Path, keys: list[str]) -> str:
+    listed = "[" + ", ".join(_quote(f) for f in _files(folder)) + "]"
+    if not keys:
+        return "select null::varchar as stream, null::varchar as raw where false"
+    return " union all ".join(f"""select {_quote(key)} as stream, unnest(json_extract(json, {_quote('$.' + key + '[*]')}))::varchar as raw
+               from read_json_objects({listed}, format='auto')""" for key in keys)
+
+
+def pick_adapter(folder: Path):
+    """The folder's adapter that takes the records of its first file, as the job would route them, and
+    the framing: (adapter, layout, list key of a page, side-loaded keys)."""
+    import json as jsonlib
+    from collections import Counter
+
+    from pipelines.inspect import _head
+    from transforms.framing import _list_key
+    from transforms.parse import csv_adapter, route
+
+    first = _files(folder)[0]
+    framed, layout = _head(first, folder.name, 200)
+    adapters = ADAPTERS[folder.name]
+    if layout.kind == "csv":
+        adapter = csv_adapter(adapters, layout.header)
+        return (adapter.bind(layout) if adapter.bind else adapter), layout, None, []
+    json_adapters = tuple(a for a in adapters if a.framing == "json")
+    routes = route(connect(), json_adapters, framed.records)
+    adapter = json_adapters[Counter(routes.tolist()).most_common(1)[0][0] - 1]
+    if layout.kind == "json":
+        with open(first) as handle:
+            key, sideloads = _list_key(jsonlib.load(handle))
+        return adapter, layout, key, sideloads
+    return adapter, layout, None, []
 
 
 def tagging_sql(taxonomy) -> str:
@@ -120,14 +150,10 @@ def run(input_dir: Path, output: Path) -> dict:
     con = connect()
     parts = []
     for folder in sorted(p for p in input_dir.iterdir() if p.is_dir() and p.name in ADAPTERS):
-        adapter = ADAPTERS[folder.name]
-        frame, header = frame_sql(folder, adapter)
-        con.execute(f"create or replace temp view frame as {frame}")
-        if adapter.sideload_key:
-            con.execute(f"create or replace temp view sideload as {sideload_sql(folder, adapter)}")
-        else:
-            con.execute("create or replace temp view sideload as select null::varchar as raw where false")
-        con.execute(f"create temp table parsed_{folder.name} as {adapter.query(header)}")
+        adapter, layout, list_key, sideloads = pick_adapter(folder)
+        con.execute(f"create or replace temp view frame as {frame_sql(folder, layout, list_key)}")
+        con.execute(f"create or replace temp view sideload as {sideload_sql(folder, sideloads)}")
+        con.execute(f"create temp table parsed_{folder.name} as {adapter.query(layout.header if layout.kind == 'csv' else None)}")
         parts.append(f"parsed_{folder.name}")
         kind = con.execute(f"select data_type from information_schema.columns where table_name = 'parsed_{folder.name}' and column_name = 'linked_ref'").fetchone()[0]
         linked = "unnest(linked_ref)" if kind.endswith("[]") else "linked_ref"  # one identifier or a list
@@ -148,7 +174,7 @@ def run(input_dir: Path, output: Path) -> dict:
     with good as (select * from checked where final_error is null),
     deduped as (
         select * from good
-        qualify row_number() over (partition by interaction_id order by record_version desc nulls last, source_file, source_line) = 1
+        qualify row_number() over (partition by interaction_id order by record_version desc nulls last, source_file, source_line, source_item) = 1
     ),
     {tagging_sql(taxonomy).strip()},
     links as (

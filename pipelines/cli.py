@@ -4,6 +4,7 @@
     cx generate --customers 10000       raw touchpoint files under data/raw
     cx ingest --input data/raw          the Beam job alone (extra arguments go to Beam, e.g. --runner)
     cx build                            dbt build over the published lake
+    cx inspect data/raw/email/page.json how a file is framed, which adapter takes it, its first record mapped
     cx query "select * from root_causes limit 5"
     cx docs                             the dbt docs site as one HTML file under data/warehouse/docs
 """
@@ -326,6 +327,50 @@ def docs(warehouse: str) -> None:
     except WarehouseError as exc:
         raise CxError(str(exc)) from None
     console.print(f"docs written: {index} (open it in a browser; no server needed)")
+
+
+@cli.command(help="Show how a file will be framed, which adapter takes its records and the first record mapped; "
+                  "nothing is written.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--touchpoint", default=None, help="The folder whose adapters read it (default: the file's parent folder).")
+@touchpoints_option
+@click.option("--records", type=click.IntRange(min=1), default=1000, show_default=True, help="Records read from the start.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+def inspect(file: str, touchpoint: str | None, touchpoints: str | None, records: int, as_json: bool) -> None:
+    import json
+
+    from rich.table import Table
+
+    from pipelines.inspect import inspect_file
+    from transforms.sources import AdapterConfigError, load_adapters
+
+    try:
+        adapters = load_adapters(touchpoints)
+    except AdapterConfigError as exc:
+        raise CxError(str(exc)) from None
+    folder = touchpoint or Path(file).resolve().parent.name
+    if folder not in adapters:
+        raise CxError(f"no adapters for folder {folder!r}; known: {', '.join(sorted(adapters))} (use --touchpoint)")
+    report = inspect_file(file, folder, adapters[folder], records)
+    if as_json:
+        print(json.dumps(report, default=str))
+        return
+    console.print(f"[bold]{file}[/bold]: {report['framing']}; {report['records_read']:,} records read"
+                  + (f", {report['skipped_messages']} protocol messages skipped" if report["skipped_messages"] else ""))
+    if report["streams"] and any(report["streams"]):
+        console.print("streams: " + ", ".join(f"{k or '(none)'} {v:,}" for k, v in report["streams"].items()))
+    console.print("adapters: " + ", ".join(f"{k} {v:,}" for k, v in report["adapters"].items()))
+    if report["records_read"]:
+        console.print(f"good {report['good']:,}, failed {report['failed']:,}"
+                      + ("".join(f"; {k} {v:,}" for k, v in report["failures"].items())))
+    if "first_record" in report:
+        table = Table(title="First good record, mapped", show_header=False)
+        for key, value in report["first_record"].items():
+            table.add_row(key, "" if value is None else str(value))
+        console.print(table)
+    if "first_failure" in report:
+        f = report["first_failure"]
+        console.print(f"first failure: line {f['source_line']}: {f['error_type']}: {f['error_message']}", markup=False)
 
 
 @cli.command(help="Run one SQL query on the warehouse (read-only) and print the result.")

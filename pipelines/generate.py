@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import html
 import io
 import json
 import os
@@ -372,8 +373,8 @@ class Generator:
         if kind == 0:
             return line[: rng.randint(5, max(6, len(line) - 5))]
         bad = dict(record)
-        if kind == 1:
-            for key in ("messageId", "id", "uuid", "$insert_id", "webhook_id"):
+        if kind == 1:  # no id; a Segment call needs none, so it loses its user instead
+            for key in ("messageId", "id", "uuid", "$insert_id", "webhook_id", "userId", "anonymousId"):
                 bad.pop(key, None)
             return bad
         for key in ("timestamp", "created", "created_at", "event_time", "date", "triggered_at"):
@@ -470,21 +471,26 @@ class Generator:
                 final["satisfaction_rating"] = {"score": "good" if rng.random() < 0.8 else "bad"}
             self.sinks["email"].write((final, user), duplicate=intact)
         else:  # chat
+            # As GET /conversations/{id} returns it: the customer's first message is the source (HTML), the
+            # parts follow; routing assigns once, each transfer assigns again (statistics count both).
             created = int(ts.timestamp())
-            parts = [{"part_type": "comment", "body": text, "author": {"type": "user", "id": account}, "created_at": created}]
+            parts = [{"part_type": "default_assignment", "body": None, "author": {"type": "admin", "id": "routing"}, "created_at": created + 1}]
             if rng.random() < 0.4:
-                parts.append({"part_type": "comment", "body": "Let me check that for you.", "author": {"type": "bot", "id": "bot"}, "created_at": created + 5})
+                parts.append({"part_type": "comment", "body": "<p>Let me check that for you.</p>", "author": {"type": "bot", "id": "bot"}, "created_at": created + 5})
             for t in range(transfers):
                 parts.append({"part_type": "assignment", "body": None, "author": {"type": "admin", "id": f"admin-{t}"}, "created_at": created + 60 * (t + 1)})
-            parts.append({"part_type": "comment", "body": "Thanks for waiting, here is what I found.", "author": {"type": "admin", "id": f"admin-{rng.randint(1, 30)}"}, "created_at": created + wait})
+            parts.append({"part_type": "comment", "body": "<p>Thanks for waiting, here is what I found.</p>", "author": {"type": "admin", "id": f"admin-{rng.randint(1, 30)}"}, "created_at": created + wait})
             if resolved:
                 parts.append({"part_type": "close", "body": None, "author": {"type": "admin", "id": "admin-1"}, "created_at": created + wait + handle})
             conversation = {
                 "type": "conversation", "id": str(10**12 + self.seed * 10**7 + rng.getrandbits(30)),
                 "created_at": created, "updated_at": created + wait + handle,
                 "state": "closed" if resolved else rng.choice(["open", "snoozed"]),
-                "source": {"type": "conversation", "delivered_as": "customer_initiated", "body": text},
+                "source": {"type": "conversation", "delivered_as": "customer_initiated", "author": {"type": "user", "id": account},
+                           "body": f"<p>{html.escape(text)}</p>"},
                 "contacts": {"type": "contact.list", "contacts": [{"type": "contact", "id": self._uid(rng)[:24], "external_id": account}]},
+                "statistics": {"type": "conversation_statistics", "time_to_admin_reply": wait, "first_admin_reply_at": created + wait,
+                               "count_assignments": transfers + 1, "last_close_at": created + wait + handle if resolved else None},
                 "conversation_parts": {"type": "conversation_part.list", "conversation_parts": parts, "total_count": len(parts)},
                 "conversation_rating": {"rating": rng.randint(3, 5) if resolved else rng.randint(1, 3)} if rng.random() < 0.4 else None,
             }

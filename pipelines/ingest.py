@@ -289,6 +289,18 @@ def complete_run(paths: dict[str, str], run_id: str, plan: Plan, previous: Path 
     return manifest, carry
 
 
+def _no_good_records(manifest: dict, failed_dir: str) -> str:
+    """The one line a run with no good record ends with: what failed, and where to look."""
+    import pyarrow.dataset as ds
+
+    failed = ds.dataset(failed_dir, format="parquet").to_table(columns=["error_type"])
+    kinds = failed.group_by("error_type").aggregate([("error_type", "count")]).sort_by([("error_type_count", "descending")])
+    top = ", ".join(f"{k} {n:,}" for k, n in zip(kinds["error_type"].to_pylist()[:3], kinds["error_type_count"].to_pylist()[:3]))
+    totals = manifest["totals"]
+    return (f"no good records: all {totals['read']:,} records of {len(manifest['files'])} files failed ({top}); nothing was "
+            f"published; the failed records are in {failed_dir}")
+
+
 def run(argv: list[str] | None = None) -> IngestResult:
     """Run the ingest job over what is new, gate it and publish it. Raises IngestError with a one-line reason."""
     settings = load_settings(argv)
@@ -321,9 +333,11 @@ def run(argv: list[str] | None = None) -> IngestResult:
               buckets, key_buckets, settings.tiers, carried)
     manifest, carry = complete_run(paths, run_id, plan, previous, registry, settings.identity)
     result = IngestResult(run_id, paths["run"], manifest, None, False)
+    written = FileSystems.match([posixpath.join(paths["interactions"], "**", "*.parquet")])[0].metadata_list
+    if not written:
+        raise IngestError(_no_good_records(manifest, paths["failed"]))
     if options.no_gate:
         return result
-    written = FileSystems.match([posixpath.join(paths["interactions"], "**", "*.parquet")])[0].metadata_list
     checked = [m.path for m in written if run_id in posixpath.basename(m.path)] + carry.written
     result.gate = run_gate(paths["interactions"], paths["manifest"], settings.taxonomy, failed_dir=paths["failed"],
                            only=checked, touchpoints=sorted(settings.adapters))

@@ -48,3 +48,12 @@ def test_the_bring_your_own_data_example_runs(tmp_path, monkeypatch, capsys):
     assert rows == [("C1", 2, "billing_confusion"), ("C2", 4, "unknown")]
     failed = con.execute("select source_line, error_type from stg_cx__failed_records").fetchall()
     assert failed == [(4, "invalid_timestamp")]
+
+
+def test_the_shapes_gallery_names_every_fixture_and_folder():
+    gallery = (README.parent / "docs" / "shapes.md").read_text()
+    fixtures = sorted(p for p in (README.parent / "tests" / "fixtures" / "vendors").rglob("*") if p.is_file())
+    assert fixtures and [p.name for p in fixtures if p.name not in gallery] == []
+    from transforms.sources import load_adapters
+
+    assert [folder for folder in load_adapters() if f"{folder}/" not in gallery] == []

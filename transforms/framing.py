@@ -198,7 +198,6 @@ def _complete(line: str) -> bool:
 
 
 def _csv_layout(text: str, compressed: bool, encoding: str) -> Layout:
-    rows = _first_rows(text, 3)
     delimiter = _sniff_delimiter(text)
     rows = _first_rows(text, 3, delimiter)
     names = tuple(rows[0]) if rows else ()
@@ -226,14 +225,20 @@ def _first_rows(text: str, n: int, delimiter: str = ",") -> list[list[str]]:
     return rows
 
 
-def _sniff_delimiter(text: str) -> str:
-    """The delimiter that splits the header row into the most fields (quotes respected)."""
-    line = text.split("\n", 1)[0]
-    best, width = ",", 1
+def _sniff_delimiter(text: str, rows: int = 8) -> str:
+    """The delimiter that splits the header into the most fields while most rows below agree with it
+    (quotes respected); a file of one column is comma-separated."""
+    complete = text if text.endswith("\n") else text[: text.rfind("\n") + 1] or text
+    best, score = ",", (False, 0, 0.0)
     for delimiter in DELIMITERS:
-        fields = next(csv.reader([line], delimiter=delimiter), [])
-        if len(fields) > width:
-            best, width = delimiter, len(fields)
+        widths = [len(r) for r in _first_rows(complete, rows, delimiter) if r]
+        if not widths or widths[0] < 2:
+            continue
+        below = widths[1:] or widths
+        share = sum(w == widths[0] for w in below) / len(below)
+        candidate = (share >= 0.6, widths[0] if share >= 0.6 else 0, share)
+        if candidate > score:
+            best, score = delimiter, candidate
     return best
 
 

@@ -130,3 +130,24 @@ def test_a_broken_configuration_file_is_one_line(capsys, tmp_path, flag, name, t
     code, _, err = run_cli(capsys, "ingest", "--input", str(tmp_path / "raw"), "--warehouse", str(tmp_path / "wh"),
                            flag, str(tmp_path / name))
     assert code == 1 and err.count("\n") == 1 and message in err
+
+
+def test_inspect_shows_framing_routing_and_the_first_record(capsys):
+    from pathlib import Path
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "vendors" / "email" / "zendesk-ticket-comments-airbyte.jsonl"
+    assert main(["inspect", str(fixture), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["framing"] == "jsonl" and report["skipped_messages"] == 2
+    assert report["streams"] == {"ticket_comments": 4, "ticket_metric_events": 1, "ticket_audits": 1}
+    assert report["adapters"] == {"zendesk_ticket_comments": 4, "unsupported_record": 2}
+    assert (report["good"], report["failed"], report["failures"]) == (4, 2, {"unsupported_record": 2})
+    assert report["first_record"]["interaction_id"] == "email:zendesk_comment:41250001"
+
+
+def test_inspect_of_a_folder_without_adapters_is_one_line(capsys, tmp_path):
+    path = tmp_path / "fax" / "inbox.txt"
+    path.parent.mkdir()
+    path.write_text("a fax\n")
+    assert main(["inspect", str(path)]) == 1
+    assert capsys.readouterr().err.strip().startswith("cx: error: no adapters for folder 'fax'")

@@ -17,7 +17,7 @@ import pyarrow.dataset as ds
 import pytest
 import yaml
 
-from pipelines.ingest import run
+from pipelines.ingest import IngestError, run
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 EXPECTED = {path.stem: yaml.safe_load(path.read_text()) for path in sorted((FIXTURES / "expected").glob("*.yml"))}
@@ -73,3 +73,15 @@ def test_record_fields(job, vendor, interaction_id, fields):
             assert got is not None and Decimal(str(wanted)) == Decimal(str(got)), (name, got)
         else:
             assert got == wanted, (name, got)
+
+
+def test_a_run_with_no_good_record_ends_with_one_line(tmp_path):
+    (tmp_path / "input" / "email").mkdir(parents=True)
+    (tmp_path / "input" / "email" / "metric-events.jsonl").write_text(
+        '{"type": "RECORD", "record": {"stream": "ticket_metric_events", "data": {"id": 1}, "emitted_at": 1767225600000}}\n')
+    with pytest.raises(IngestError) as raised:
+        run(["--input", str(tmp_path / "input"), "--output", str(tmp_path / "lake")])
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith("no good records: all 1 records of 1 files failed (unsupported_record 1); nothing was published")
+    assert not (tmp_path / "lake" / "current").exists()

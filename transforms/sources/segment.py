@@ -23,7 +23,6 @@ def segment_adapter(touchpoint: str) -> SourceAdapter:
         paths=(("_id_raw", "$.messageId"), ("_type", "$.type"), ("_ts", "$.timestamp"), ("_user_raw", "$.userId"),
                ("_anon_raw", "$.anonymousId"), ("_event", "$.event"), ("_name", "$.name"), ("_path", "$.properties.path"),
                ("_page_path", "$.context.page.path"), ("_query", "$.properties.query"), ("_comment", "$.properties.comment")),
-        accepts="json_exists(j, '$.type') and (json_exists(j, '$.messageId') or json_exists(j, '$.anonymousId') or json_exists(j, '$.userId'))",
         fields=f"""
         coalesce(nullif(trim(_id_raw), ''), 'h' || left(md5(concat_ws('|', _type, coalesce(_user_raw, ''), coalesce(_anon_raw, ''), _ts,
                                                                    coalesce(_event, ''), coalesce(_name, ''))), 24)) as _id,

@@ -1,4 +1,7 @@
+import json
 from datetime import datetime, timezone
+
+import pytest
 
 from tests.conftest import failures, parse_file, write
 
@@ -61,3 +64,11 @@ def test_chunked_reading_gives_the_same_records(tmp_path, con):
     chunked = parse_file(con, path, "call_center", chunk_bytes=150)
     assert chunked.good["interaction_id"].to_pylist() == whole.good["interaction_id"].to_pylist()
     assert failures(chunked) == failures(whole)
+
+
+@pytest.mark.parametrize("name", ['Customer "Tier"', 'x" || (select 1) || "y', "it's", 'col_"; drop table frame; --'])
+def test_any_header_name_is_a_name_never_sql(tmp_path, con, name):
+    header = "ContactId,CustomerAccount,InitiationTimestamp," + '"' + name.replace('"', '""') + '"\n'
+    parsed = parse_file(con, write(tmp_path, "call_center", "calls.csv", header + "k1,C1,2026-02-12T09:00:00Z,gold\n"), "call_center")
+    [row] = parsed.good.to_pylist()
+    assert json.loads(row["attributes"]) == {name: "gold"}
