@@ -23,7 +23,6 @@ from transforms.tagging import load_taxonomy
 from transforms.tagging.reasons import non_capturing
 
 
-
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
