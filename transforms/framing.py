@@ -58,10 +58,15 @@ PAGE_KEYS = {"next_page", "previous_page", "next_page_uri", "previous_page_uri",
 # Lists an API page carries beside its records, for joining (Zendesk's include=users and the like).
 SIDELOAD_KEYS = {"users", "organizations", "groups", "brands", "metric_sets", "last_audits", "comment_authors",
                  "included", "dates", "ticket_forms"}
-# JSON Lines lines worth a closer look for an envelope; the rest go straight to the adapters.
+# JSON Lines lines worth a closer look for an envelope; the rest go straight to the adapters. A list
+# (PAGE_HINT) may hold an API page's records, or be only nested in a record (order lines, message parts,
+# a Stripe invoice's lines): those lines are looked at only when the first of them in a chunk are envelopes.
 ENVELOPE_HINT = re.compile(
-    r'"(batch|_airbyte_data|emitted_at|_dlt_id|notification_event)"|"object"\s*:\s*"list"'
-    r'|"type"\s*:\s*"(' + "|".join(AIRBYTE_TYPES) + r')"|:\s*\[\s*\{')
+    r'"(batch|_airbyte_data|emitted_at|_dlt_id|notification_event)"'
+    r'|"type"\s*:\s*"(' + "|".join(AIRBYTE_TYPES) + r')"')
+PAGE_HINT = re.compile(r':\s*\[\s*\{|"object"\s*:\s*"list"')
+PAGE_PROBES = 32
+ANY_HINT = re.compile(ENVELOPE_HINT.pattern + "|" + PAGE_HINT.pattern)
 
 
 @dataclass(frozen=True)
@@ -557,12 +562,19 @@ def unwrap_lines(records: pa.Table) -> Framed:
     empty = Framed(records, SIDELOAD_SCHEMA.empty_table())
     if records.num_rows == 0:
         return empty
-    candidates = pc.fill_null(pc.and_(pc.match_substring_regex(records["raw"], ENVELOPE_HINT.pattern),
-                                      pc.is_null(records["frame_error"])), False)
-    if not pc.any(candidates).as_py():
+    hinted = pc.indices_nonzero(pc.fill_null(pc.and_(pc.match_substring_regex(records["raw"], ANY_HINT.pattern),
+                                                     pc.is_null(records["frame_error"])), False))
+    if len(hinted) == 0:
+        return empty
+    strong = pc.match_substring_regex(records["raw"].take(hinted), ENVELOPE_HINT.pattern).to_numpy(zero_copy_only=False)
+    hinted = hinted.to_numpy()
+    hits = set(hinted[strong].tolist())
+    probes = hinted[~strong].tolist()
+    if any(_is_envelope(records["raw"][i].as_py()) for i in probes[:PAGE_PROBES]):
+        hits.update(probes)
+    if not hits:
         return empty
     rows = _Rows()
-    hits = set(pc.indices_nonzero(candidates).to_pylist())
     lines, raws, streams = (records[c].to_pylist() for c in ("source_line", "raw", "stream"))
     errors, messages = records["frame_error"].to_pylist(), records["frame_message"].to_pylist()
     for i, (line, raw) in enumerate(zip(lines, raws)):
@@ -576,6 +588,17 @@ def unwrap_lines(records: pa.Table) -> Framed:
             continue
         unwrap(rows, raw, _skip_ws(raw, 0), end, value, lambda _pos, line=line: line, streams[i])
     return rows.framed()
+
+
+def _is_envelope(raw: str) -> bool:
+    """Whether a line is an envelope: unwrapping it gives anything but the line itself."""
+    try:
+        value, end = _DECODER.raw_decode(raw, _skip_ws(raw, 0))
+    except json.JSONDecodeError:
+        return False
+    rows = _Rows()
+    unwrap(rows, raw, _skip_ws(raw, 0), end, value, lambda _pos: 0)
+    return rows.skipped > 0 or bool(rows.side_raws) or len(rows.raws) != 1 or rows.raws[0] != raw[_skip_ws(raw, 0):end]
 
 
 def frame_parquet(path: str, row_group: int, first_line: int) -> Framed:

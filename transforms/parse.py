@@ -60,10 +60,11 @@ def route(con: duckdb.DuckDBPyConnection, adapters: tuple[SourceAdapter, ...], r
     try:
         routed = con.sql(f"""
             with parsed as (
-                select stream, case when frame_error is null and json_valid(raw) then raw::json end as j from frame
+                select stream, case when frame_error is null then try_cast(raw as json) end as j from frame
             )
-            select case when j is null or json_type(j) <> 'OBJECT' then 1
+            select case when j is null then 1
                 {cases}
+                when json_type(j) <> 'OBJECT' then 1
                 else 0 end as route
             from parsed""").to_arrow_table()["route"]
     finally:

@@ -138,7 +138,7 @@ class SourceAdapter:
         if self.framing == "csv":
             parse, extract, values = "null::json", "", ""
         else:
-            parse = "case when frame_error is null and json_valid(raw) then raw::json end"
+            parse = "case when frame_error is null then try_cast(raw as json) end"  # one parse; null if not JSON
             checks = [Check("j is null", "malformed_json", "'record is not valid JSON'"),
                       Check("json_type(j) <> 'OBJECT'", "malformed_json",
                             "'record is a JSON ' || lower(json_type(j)) || ', not an object'")] + checks
