@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test docs bench lint install clean
+.PHONY: run test test-slow docs bench lint install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +22,13 @@ run: $(STAMP)
 docs: run
 	$(BIN)/cx docs
 
-## The test suite: units, Beam wiring, and end to end on a small generated dataset.
+## The test suite: units, Beam wiring, vendor shapes through the whole job, and end to end on a small generated dataset.
 test: $(STAMP)
 	$(BIN)/pytest -q
+
+## The slow proofs: crash safety under SIGKILL, incremental build equals a full refresh, replay, generator memory.
+test-slow: $(STAMP)
+	$(BIN)/pytest -q -m slow
 
 ## Static checks (pyflakes, import order, syntax).
 lint: $(STAMP)

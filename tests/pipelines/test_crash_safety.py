@@ -58,6 +58,10 @@ STAGES = {
 }
 
 
+# Slow proofs (about a minute): `make test-slow`, which CI runs after `make test`.
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("crash")

@@ -3,6 +3,8 @@ import hashlib
 import json
 import tracemalloc
 
+import pytest
+
 from pipelines.generate import generate
 
 
@@ -54,6 +56,7 @@ def test_every_touchpoint_in_its_native_shape_with_planted_dirt(tmp_path):
     assert '"event_type":"Feature Used"' in product and '"error_message"' in product
 
 
+@pytest.mark.slow
 def test_memory_does_not_grow_with_customers(tmp_path):
     def peak(customers):
         tracemalloc.start()

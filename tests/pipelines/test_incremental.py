@@ -128,6 +128,7 @@ def test_bad_reprocess_day_is_one_line(lake):
         ingest("--reprocess_from", "last tuesday")
 
 
+@pytest.mark.slow
 def test_incremental_warehouse_build_equals_a_full_refresh(tmp_path):
     import shutil
 

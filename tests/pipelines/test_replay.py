@@ -55,6 +55,7 @@ def lake(warehouse):
     return sorted(good["interaction_id"].to_pylist()), sorted(failed.to_pylist(), key=lambda r: (r["source_file"], r["source_line"] or 0))
 
 
+@pytest.mark.slow
 def test_a_fixed_configuration_lets_failed_records_land_and_replaying_twice_adds_nothing(setup):
     raw, warehouse, config, cx = setup
     good, failed = lake(warehouse)
