@@ -57,7 +57,7 @@ from transforms.identity import (
     resolve_identities,
     resolve_links,
 )
-from transforms.read import COUNT_FIELDS, ReadTouchpoints, SumCounts, estimated_raw_bytes, list_input_files, touchpoint_of
+from transforms.read import COUNT_FIELDS, ReadTouchpoints, SumCounts, estimated_raw_bytes, list_input, touchpoint_of
 from transforms.redact import PII_TYPES, SALT_ENV, pii_salt
 from transforms.schema import FAILED_SCHEMA
 from transforms.sources import AdapterConfigError, load_adapters
@@ -259,8 +259,10 @@ def load_settings(argv: list[str] | None) -> Settings:
 
 
 def complete_run(paths: dict[str, str], run_id: str, plan: Plan, previous: Path | None, registry: dict,
-                 identity: IdentityConfig) -> tuple[dict, CarryResult]:
-    """After the Beam job: carry the published lake forward, finish the manifest, write the registry."""
+                 identity: IdentityConfig, skipped: list[tuple[str, str]] = ()) -> tuple[dict, CarryResult]:
+    """After the Beam job: carry the published lake forward, finish the manifest, write the registry.
+
+    `skipped` are the paths under the input that were not read, with why (see transforms.read.list_input)."""
     superseded_path = posixpath.join(paths["stage"], SUPERSEDED_FILE)
     superseded = pq.read_table(superseded_path) if FileSystems.exists(superseded_path) else LOSER_SCHEMA.empty_table()
     if FileSystems.exists(paths["stage"]):
@@ -276,6 +278,7 @@ def complete_run(paths: dict[str, str], run_id: str, plan: Plan, previous: Path 
         manifest = json.loads(handle.read())
     with FileSystems.open(paths["identity_report"]) as handle:
         manifest["identity"] = json.loads(handle.read())
+    manifest["skipped_paths"] = [{"path": path, "reason": reason} for path, reason in skipped]
     manifest["incremental"] = {
         "previous_run": previous.name if previous else None, "files_read": len(plan.read),
         "files_unchanged": len(plan.unchanged), "files_removed": sorted(plan.removed - set(plan.read)),
@@ -305,7 +308,8 @@ def run(argv: list[str] | None = None) -> IngestResult:
     """Run the ingest job over what is new, gate it and publish it. Raises IngestError with a one-line reason."""
     settings = load_settings(argv)
     options = settings.options
-    files = list_input_files(options.input)
+    listing = list_input(options.input)
+    files = listing.files
     if not files:
         raise IngestError(f"{options.input}: no input files (expected <input>/<touchpoint>/<file>)")
     previous = None if options.full else current_run(options.output)
@@ -331,7 +335,7 @@ def run(argv: list[str] | None = None) -> IngestResult:
     with beam.Pipeline(options=settings.pipeline_options) as pipeline:
         build(pipeline, plan.read, options, settings.adapters, settings.identity, settings.taxonomy, run_id, started,
               buckets, key_buckets, settings.tiers, carried)
-    manifest, carry = complete_run(paths, run_id, plan, previous, registry, settings.identity)
+    manifest, carry = complete_run(paths, run_id, plan, previous, registry, settings.identity, listing.skipped)
     result = IngestResult(run_id, paths["run"], manifest, None, False)
     written = FileSystems.match([posixpath.join(paths["interactions"], "**", "*.parquet")])[0].metadata_list
     if not written:

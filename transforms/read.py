@@ -5,8 +5,11 @@ Elements are whole Arrow tables (one per file chunk), never single events.
 
 from __future__ import annotations
 
+import os
 import posixpath
+import stat
 import zlib
+from dataclasses import dataclass
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -31,9 +34,11 @@ def touchpoint_of(path: str, input_root: str) -> str | None:
     return parts[0] if len(parts) > 1 else None
 
 
-def is_hidden(path: str) -> bool:
-    """Files and folders starting with '_' or '.' are bookkeeping (e.g. _truth.json), not input."""
-    return any(part.startswith(("_", ".")) for part in path.replace("\\", "/").split("/")[-2:])
+def is_hidden(path: str, input_root: str = "") -> bool:
+    """Files and folders starting with '_' or '.', at any depth below the root, are bookkeeping (e.g.
+    _truth.json, a _archive/ or .snapshot/ folder), not input."""
+    relative = path[len(input_root):] if input_root and path.startswith(input_root) else path
+    return any(part.startswith(("_", ".")) for part in relative.replace("\\", "/").split("/") if part)
 
 
 # Per-file counts travel as one tuple in this order: record fates, protocol messages that carry no record
@@ -187,14 +192,72 @@ def ReadTouchpoints(pipeline_or_files, input_root: str, chunk_bytes: int = DEFAU
     return {"good": parsed.good, "failed": failed, "counts": counted, "links": parsed[LINKS]}
 
 
-def list_input_files(input_root: str) -> list[tuple[str, int]]:
-    """(path, size) of every file under <input_root>/<touchpoint>/ (any depth), skipping '_' and '.' names."""
-    from apache_beam.io.filesystems import FileSystems
+@dataclass(frozen=True)
+class InputListing:
+    """What a run reads, and every path under the input root it does not read, with why."""
 
-    pattern = posixpath.join(input_root.rstrip("/"), "**")
-    matched = FileSystems.match([pattern])[0].metadata_list
-    return sorted((m.path, m.size_in_bytes) for m in matched
-                  if not is_hidden(m.path) and touchpoint_of(m.path, input_root) is not None)
+    files: list[tuple[str, int]]          # (path, size) of each regular file under <input>/<touchpoint>/
+    skipped: list[tuple[str, str]]        # (path, reason)
+
+
+def list_input(input_root: str) -> InputListing:
+    """The input files: regular files under <input_root>/<touchpoint>/ at any depth.
+
+    Names starting with '_' or '.' (at any depth) are bookkeeping and skipped. On a local disk, a
+    symbolic link is read only when it leads to a regular file inside the input root, and folders behind
+    links are not entered (no loops); anything that is not a regular file (a FIFO, a socket, a device)
+    is skipped unopened, and so are files at the root itself. Every skipped path is listed with its reason."""
+    if "://" in input_root:
+        from apache_beam.io.filesystems import FileSystems
+
+        matched = FileSystems.match([posixpath.join(input_root.rstrip("/"), "**")])[0].metadata_list
+        files = [(m.path, m.size_in_bytes) for m in matched]
+        keep = [(p, n) for p, n in files if not is_hidden(p, input_root) and touchpoint_of(p, input_root) is not None]
+        skipped = [(p, "file at the input root, outside any touchpoint folder") for p, _ in files
+                   if not is_hidden(p, input_root) and touchpoint_of(p, input_root) is None]
+        return InputListing(sorted(keep), sorted(skipped))
+    root = os.path.realpath(input_root)
+    files, skipped = [], []
+    for folder, dirs, names in os.walk(input_root):
+        for name in sorted(dirs):
+            path = os.path.join(folder, name)
+            if os.path.islink(path) and not name.startswith(("_", ".")):
+                skipped.append((path, "a linked folder is not entered"))
+        dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")) and not os.path.islink(os.path.join(folder, d)))
+        for name in sorted(names):
+            path = os.path.join(folder, name)
+            if name.startswith(("_", ".")):
+                continue
+            reason = _unreadable_reason(path, root)
+            if reason is None and os.path.dirname(os.path.abspath(path)) == os.path.abspath(input_root):
+                reason = "file at the input root, outside any touchpoint folder"
+            if reason:
+                skipped.append((path, reason))
+            else:
+                files.append((path, os.stat(path).st_size))
+    return InputListing(sorted(files), sorted(skipped))
+
+
+def _unreadable_reason(path: str, root: str) -> str | None:
+    """Why a path under the input is not read, or None for a regular file that stays inside the root."""
+    if os.path.islink(path):
+        target = os.path.realpath(path)
+        if not os.path.exists(target):
+            return "dangling or looping symbolic link"
+        if os.path.commonpath([root, target]) != root:
+            return "symbolic link leading outside the input"
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a FIFO, socket or device)"
+    return None
+
+
+def list_input_files(input_root: str) -> list[tuple[str, int]]:
+    """(path, size) of every file the run reads (see list_input)."""
+    return list_input(input_root).files
 
 
 def estimated_raw_bytes(files: list[tuple[str, int]], gzip_ratio: int = 6) -> int:

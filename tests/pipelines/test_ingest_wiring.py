@@ -176,3 +176,39 @@ def test_corrupt_gzip_and_empty_files_are_counted_not_fatal(tmp_path):
         # A gzip cut short loses only its last, partial line; one that is not gzip at all is unreadable.
         assert_that(kinds | beam.Map(lambda k: (k[0].rsplit("/", 1)[1], k[1])),
                     equal_to([("cut.jsonl.gz", "malformed_json"), ("garbage.jsonl.gz", "unreadable_file")]), label="Kinds")
+
+
+def test_the_listing_reads_only_regular_files_inside_the_input_and_says_what_it_skipped(tmp_path):
+    import os
+
+    from transforms.read import list_input
+
+    root = tmp_path / "raw"
+    write(root, "web", "events.jsonl", '{"messageId":"m1"}\n')
+    for hidden in ("web/_archive", "web/.snapshot/2026"):
+        (root / hidden).mkdir(parents=True)
+        (root / hidden / "old.jsonl").write_text("{}\n")
+    write(root, "web", "inner.jsonl", "{}\n")
+    (root / "loose.jsonl").write_text("{}\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.jsonl").write_text('{"email": "someone@example.org"}\n')
+    os.symlink(outside / "secret.jsonl", root / "web" / "secret.jsonl")
+    os.symlink(root / "web" / "inner.jsonl", root / "web" / "inside-link.jsonl")
+    os.symlink(tmp_path / "nowhere.jsonl", root / "web" / "dangling.jsonl")
+    os.symlink(root / "web" / "loop-b.jsonl", root / "web" / "loop-a.jsonl")
+    os.symlink(root / "web" / "loop-a.jsonl", root / "web" / "loop-b.jsonl")
+    os.symlink(outside, root / "web" / "linked-folder")
+    os.mkfifo(root / "web" / "pipe.jsonl")
+    listing = list_input(str(root))
+    relative = {p[len(str(root)) + 1:]: why for p, why in listing.skipped}
+    assert [p[len(str(root)) + 1:] for p, _ in listing.files] == ["web/events.jsonl", "web/inner.jsonl", "web/inside-link.jsonl"]
+    assert relative == {
+        "loose.jsonl": "file at the input root, outside any touchpoint folder",
+        "web/secret.jsonl": "symbolic link leading outside the input",
+        "web/dangling.jsonl": "dangling or looping symbolic link",
+        "web/loop-a.jsonl": "dangling or looping symbolic link",
+        "web/loop-b.jsonl": "dangling or looping symbolic link",
+        "web/linked-folder": "a linked folder is not entered",
+        "web/pipe.jsonl": "not a regular file (a FIFO, socket or device)",
+    }

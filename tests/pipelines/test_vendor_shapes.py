@@ -29,10 +29,13 @@ RECORDS = [(vendor, rid, fields) for vendor, spec in EXPECTED.items() for rid, f
 def job(tmp_path_factory):
     root = tmp_path_factory.mktemp("vendors")
     shutil.copytree(FIXTURES / "vendors", root / "input")
+    (root / "input" / "README.txt").write_text("notes an operator left at the root\n")
     result = run(["--input", str(root / "input"), "--output", str(root / "lake"), "--run_id", "vendors", "--no_gate"])
     files = {Path(f["file"]).relative_to(root / "input").as_posix(): f for f in result.manifest["files"]}
     good = ds.dataset(Path(result.run_dir) / "interactions", format="parquet", partitioning="hive").to_table()
     failed = ds.dataset(Path(result.run_dir) / "failed", format="parquet").to_table()
+    assert result.manifest["skipped_paths"] == [{"path": str(root / "input" / "README.txt"),
+                                                 "reason": "file at the input root, outside any touchpoint folder"}]
     return root / "input", files, {r["interaction_id"]: r for r in good.to_pylist()}, failed.to_pylist()
 
 
