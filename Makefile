@@ -16,7 +16,7 @@ install: $(STAMP)
 
 ## Generate sample data (if none), ingest, quality gate, dbt build, summary.
 run: $(STAMP)
-	$(BIN)/cx run
+	$(BIN)/cx run --sample
 
 ## The dbt docs site (definitions next to every column, lineage, exposures) as one offline HTML file.
 docs: run

@@ -1,6 +1,6 @@
 """The `cx` command: generate sample data, ingest, build the warehouse, or all of it with `cx run`.
 
-    cx run                              sample data (if none), ingest, quality gate, dbt build, summary
+    cx run --sample                     sample data (if none), ingest, quality gate, dbt build, summary
     cx generate --customers 10000       raw touchpoint files under data/raw
     cx ingest --input data/raw          the Beam job alone (extra arguments go to Beam, e.g. --runner)
     cx build                            dbt build over the published lake
@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -50,6 +51,18 @@ def _paths(warehouse: str) -> dict[str, Path]:
 
 def _has_input(folder: Path) -> bool:
     return folder.is_dir() and any(p.is_file() for p in folder.glob("*/*"))
+
+
+@contextmanager
+def _one_run_at_a_time(warehouse: str):
+    """A command that writes the warehouse holds its lock: overlapping runs (as cron makes them) get one line."""
+    from pipelines.lock import RunLockError, run_lock
+
+    try:
+        with run_lock(warehouse):
+            yield
+    except RunLockError as exc:
+        raise CxError(str(exc)) from None
 
 
 def _ingest(input_dir: str, lake: Path, taxonomy: str | None, chunk_mb: float, buckets: int, tiers: str,
@@ -169,7 +182,8 @@ def generate(customers: int, seed: int, out: str, records_per_file: int) -> None
 def ingest(ctx: click.Context, input_dir: str, warehouse: str, taxonomy: str | None, chunk_mb: float, buckets: int,
            tiers: str, touchpoints: str | None, identity: str | None, **scope) -> None:
     paths = _paths(warehouse)
-    result = _ingest(input_dir, paths["lake"], taxonomy, chunk_mb, buckets, tiers, tuple(ctx.args), scope, touchpoints, identity)
+    with _one_run_at_a_time(warehouse):
+        result = _ingest(input_dir, paths["lake"], taxonomy, chunk_mb, buckets, tiers, tuple(ctx.args), scope, touchpoints, identity)
     if result.nothing_new:
         console.print(f"nothing new: every file under {input_dir}/ is in the published run {result.run_id}")
         return
@@ -187,16 +201,18 @@ def ingest(ctx: click.Context, input_dir: str, warehouse: str, taxonomy: str | N
 @click.option("--full-refresh", is_flag=True, help="Rebuild every model from scratch instead of refreshing what new runs touched.")
 def build(input_dir: str, warehouse: str, taxonomy: str | None, actions: str | None, full_refresh: bool) -> None:
     paths = _paths(warehouse)
-    result = _build(paths["lake"], paths["duckdb"], paths["exports"], _actions(actions, input_dir, taxonomy), full_refresh)
+    with _one_run_at_a_time(warehouse):
+        result = _build(paths["lake"], paths["duckdb"], paths["exports"], _actions(actions, input_dir, taxonomy), full_refresh)
     console.print(f"dbt build passed in {result.seconds:.1f}s: {result.duckdb_path}, exports in {result.exports_dir}/")
 
 
-@cli.command(help="Everything: sample data if the input is empty, ingest, quality gate, dbt build, summary.")
+@cli.command(help="Everything: ingest, quality gate, dbt build, summary; with --sample, generated data first if the input is empty.")
 @click.option("--input", "input_dir", type=click.Path(file_okay=False), default="data/raw", show_default=True)
+@click.option("--sample", is_flag=True, help="Write generated sample data into the input folder if it holds no files.")
 @click.option("--customers", type=click.IntRange(min=1), default=2000, show_default=True,
               help="Customers to simulate when sample data is generated.")
 @click.option("--seed", type=int, default=7, show_default=True)
-@click.option("--regenerate", is_flag=True, help="Write fresh sample data even if the input has files.")
+@click.option("--regenerate", is_flag=True, help="Write fresh sample data even if the input has files (implies --sample).")
 @warehouse_option
 @taxonomy_option
 @chunk_option
@@ -206,15 +222,26 @@ def build(input_dir: str, warehouse: str, taxonomy: str | None, actions: str | N
 @identity_option
 @actions_option
 @scope_options
-def run(input_dir: str, customers: int, seed: int, regenerate: bool, warehouse: str, taxonomy: str | None,
+def run(input_dir: str, sample: bool, customers: int, seed: int, regenerate: bool, warehouse: str, taxonomy: str | None,
         chunk_mb: float, buckets: int, tiers: str, touchpoints: str | None, identity: str | None, actions: str | None,
         **scope) -> None:
+    with _one_run_at_a_time(warehouse):
+        _run(input_dir, sample or regenerate, customers, seed, regenerate, warehouse, taxonomy, chunk_mb, buckets, tiers,
+             touchpoints, identity, actions, scope)
+
+
+def _run(input_dir: str, sample: bool, customers: int, seed: int, regenerate: bool, warehouse: str, taxonomy: str | None,
+         chunk_mb: float, buckets: int, tiers: str, touchpoints: str | None, identity: str | None, actions: str | None,
+         scope: dict) -> None:
     from pipelines.generate import generate as write_sample
     from pipelines.summary import collect, render
     from pipelines.warehouse import actions_changed, unseen_runs
 
     paths = _paths(warehouse)
     seconds: dict[str, float] = {}
+    if not sample and not _has_input(Path(input_dir)):
+        raise CxError(f"{input_dir}: no input files (expected {input_dir}/<touchpoint>/<file>); "
+                      "`cx run --sample` writes generated sample data there")
     if regenerate or not _has_input(Path(input_dir)):
         with console.status(f"Generating sample data for {customers:,} customers..."):
             started = time.perf_counter()
@@ -274,6 +301,11 @@ def replay(input_dir: str, touchpoint: str | None, error_type: str | None, dry_r
     if not globs:
         raise CxError("the files behind these failed records are gone from the input; nothing can be replayed")
     scope = {"full": False, "reprocess": tuple(globs), "reprocess_from": None, "reprocess_to": None}
+    with _one_run_at_a_time(warehouse):
+        _replay(input_dir, files, scope, paths, taxonomy, chunk_mb, tiers, touchpoints, actions)
+
+
+def _replay(input_dir, files, scope, paths, taxonomy, chunk_mb, tiers, touchpoints, actions) -> None:
     result = _ingest(input_dir, paths["lake"], taxonomy, chunk_mb, 0, tiers, (), scope, touchpoints)
     replayed = {f.path for f in files if f.exists}
     counted = [f for f in result.manifest["files"] if f["file"] in replayed]
@@ -402,8 +434,8 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         err_console.print(f"cx: error: {exc.format_message()}", highlight=False, markup=False, soft_wrap=True)
         return 2
-    except click.exceptions.Abort:
-        err_console.print("cx: aborted", highlight=False)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        err_console.print("cx: interrupted", highlight=False)
         return 130
     except CxError as exc:
         err_console.print(f"cx: error: {exc}", highlight=False, markup=False, soft_wrap=True)

@@ -216,6 +216,22 @@ class Settings:
     tiers: tuple[str, ...]
 
 
+def _unknown_options(argv: list[str] | None, pipeline_options: PipelineOptions) -> list[str]:
+    """Flags that no option class declares, as they were typed: a typo such as --reprocess-frm would
+    otherwise be dropped with a log line and the run would go on without it."""
+    beam_log = logging.getLogger("apache_beam.options.pipeline_options")
+    level = beam_log.level
+    beam_log.setLevel(logging.ERROR)  # Beam logs what it discards; here it is an error of its own
+    try:
+        known = set(pipeline_options.get_all_options(drop_default=False))
+        every = pipeline_options.get_all_options(drop_default=False, retain_unknown_options=True)
+    finally:
+        beam_log.setLevel(level)
+    unknown = {name for name in every if name not in known}
+    typed = [t.split("=", 1)[0] for t in argv or () if t.startswith("--")]
+    return [t for t in typed if t[2:].replace("-", "_") in unknown] or ["--" + name for name in sorted(unknown)]
+
+
 def load_settings(argv: list[str] | None) -> Settings:
     """Parse and check the command line and every configuration file. Raises IngestError in one line."""
     pipeline_options = PipelineOptions(argv)
@@ -227,6 +243,9 @@ def load_settings(argv: list[str] | None) -> Settings:
     except SystemExit:
         lines = complaint.getvalue().strip().splitlines()
         raise IngestError(lines[-1] if lines else "invalid arguments") from None
+    unknown = _unknown_options(argv, pipeline_options)
+    if unknown:
+        raise IngestError(f"unknown option {unknown[0]} (neither the job's nor Beam's; see --help)")
     if not standard.runner:
         standard.runner = "DirectRunner"
     if options.buckets < 0 or options.chunk_mb <= 0 or options.bucket_mb <= 0:

@@ -41,7 +41,7 @@ def test_query_needs_a_warehouse(capsys, tmp_path):
 
 def test_run_generates_ingests_builds_and_summarises(capsys, tmp_path):
     warehouse = tmp_path / "warehouse"
-    code, out, err = run_cli(capsys, "run", "--input", str(tmp_path / "raw"), "--customers", "200",
+    code, out, err = run_cli(capsys, "run", "--sample", "--input", str(tmp_path / "raw"), "--customers", "200",
                              "--warehouse", str(warehouse))
     assert code == 0, err
     assert "Ingest per touchpoint" in out and "Top 5 root causes" in out and "Effort per journey phase" in out
@@ -151,3 +151,31 @@ def test_inspect_of_a_folder_without_adapters_is_one_line(capsys, tmp_path):
     path.write_text("a fax\n")
     assert main(["inspect", str(path)]) == 1
     assert capsys.readouterr().err.strip().startswith("cx: error: no adapters for folder 'fax'")
+
+
+def test_run_without_sample_never_generates_into_a_mistyped_input(capsys, tmp_path):
+    assert main(["run", "--input", str(tmp_path / "raw_2026"), "--warehouse", str(tmp_path / "warehouse")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"cx: error: {tmp_path / 'raw_2026'}: no input files") and "--sample" in err and "\n" not in err
+    assert not (tmp_path / "raw_2026").exists() and not (tmp_path / "warehouse" / "lake").exists()
+
+
+def test_a_second_run_on_the_same_warehouse_is_one_line(capsys, tmp_path):
+    import os
+
+    from pipelines.lock import run_lock
+
+    with run_lock(tmp_path / "warehouse"):
+        assert main(["build", "--warehouse", str(tmp_path / "warehouse")]) == 1
+    assert capsys.readouterr().err.strip() == (f"cx: error: another run (pid {os.getpid()}) is in progress on "
+                                               f"{tmp_path / 'warehouse'}; try again when it has ended")
+    with run_lock(tmp_path / "warehouse"):  # released when its holder ended
+        pass
+
+
+def test_an_unknown_ingest_option_is_rejected_not_ignored(capsys, tmp_path):
+    (tmp_path / "raw" / "web").mkdir(parents=True)
+    (tmp_path / "raw" / "web" / "e.jsonl").write_text("{}\n")
+    code = main(["ingest", "--input", str(tmp_path / "raw"), "--warehouse", str(tmp_path / "w"), "--reprocess-frm", "2026-01-01"])
+    assert code == 1
+    assert capsys.readouterr().err.strip().startswith("cx: error: unknown option --reprocess-frm")
