@@ -5,6 +5,7 @@
     cx ingest --input data/raw          the Beam job alone (extra arguments go to Beam, e.g. --runner)
     cx build                            dbt build over the published lake
     cx inspect data/raw/email/page.json how a file is framed, which adapter takes it, its first record mapped
+    cx check                            every configuration file and the input layout, without running
     cx query "select * from root_causes limit 5"
     cx docs                             the dbt docs site as one HTML file under data/warehouse/docs
 """
@@ -359,6 +360,46 @@ def docs(warehouse: str) -> None:
     except WarehouseError as exc:
         raise CxError(str(exc)) from None
     console.print(f"docs written: {index} (open it in a browser; no server needed)")
+
+
+@cli.command(help="Check every configuration file and the input layout without running anything.")
+@click.option("--input", "input_dir", type=click.Path(file_okay=False), default="data/raw", show_default=True)
+@taxonomy_option
+@touchpoints_option
+@identity_option
+@actions_option
+def check(input_dir: str, taxonomy: str | None, touchpoints: str | None, identity: str | None, actions: str | None) -> None:
+    from collections import Counter
+
+    from transforms.framing import detect_layout
+    from transforms.identity import IdentityConfigError, load_identity
+    from transforms.read import list_input, touchpoint_of
+    from transforms.sources import AdapterConfigError, load_adapters
+
+    try:
+        adapters = load_adapters(touchpoints)
+        load_identity(identity)
+    except (AdapterConfigError, IdentityConfigError) as exc:
+        raise CxError(str(exc)) from None
+    checked = _actions(actions, input_dir, taxonomy)
+    console.print(f"configuration: {len(adapters)} touchpoint folders, {sum(map(len, adapters.values()))} adapters, "
+                  f"taxonomy, identity guards and {checked.num_rows} actions: all valid")
+    listing = list_input(input_dir)
+    if not listing.files:
+        raise CxError(f"{input_dir}: no input files (expected {input_dir}/<touchpoint>/<file>)")
+    by_folder: dict[str, Counter] = {}
+    for path, _ in listing.files:
+        try:
+            kind = detect_layout(path).describe()
+        except OSError as exc:
+            kind = f"unreadable ({exc})"
+        by_folder.setdefault(touchpoint_of(path, input_dir) or "", Counter())[kind] += 1
+    for folder, kinds in sorted(by_folder.items()):
+        known = "" if folder in adapters else "  (no adapter: its records will fail as unknown_touchpoint)"
+        console.print(f"  {folder}/: " + "; ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) + known, markup=False)
+    for path, reason in listing.skipped:
+        console.print(f"  skipped {path}: {reason}", markup=False)
+    console.print(f"input: {len(listing.files):,} files to read, {len(listing.skipped):,} skipped")
 
 
 @cli.command(help="Show how a file will be framed, which adapter takes its records and the first record mapped; "

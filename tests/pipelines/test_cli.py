@@ -179,3 +179,17 @@ def test_an_unknown_ingest_option_is_rejected_not_ignored(capsys, tmp_path):
     code = main(["ingest", "--input", str(tmp_path / "raw"), "--warehouse", str(tmp_path / "w"), "--reprocess-frm", "2026-01-01"])
     assert code == 1
     assert capsys.readouterr().err.strip().startswith("cx: error: unknown option --reprocess-frm")
+
+
+def test_check_lists_the_input_and_validates_the_configuration_without_running(capsys, tmp_path):
+    from pathlib import Path
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "vendors"
+    assert main(["check", "--input", str(fixtures)]) == 0
+    out = capsys.readouterr().out
+    files = sum(1 for p in fixtures.rglob("*") if p.is_file())
+    assert "all valid" in out and "email/: 6 json; 3 jsonl; 1 parquet" in out and f"input: {files} files to read, 0 skipped" in out
+    broken = tmp_path / "touchpoints.yml"
+    broken.write_text("touchpoints:\n  web: transforms.sources.segment:NOPE\n")
+    assert main(["check", "--input", str(fixtures), "--touchpoints", str(broken)]) == 1
+    assert capsys.readouterr().err.strip().endswith("transforms.sources.segment:NOPE is not a SourceAdapter")
