@@ -37,6 +37,8 @@ from transforms.framing import (
 DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
 MAX_RECORD_BYTES = 1024 * 1024
 RAW_PAYLOAD_LIMIT = 64 * 1024
+# A field is judged by MAX_RECORD_BYTES (record_too_large), not by Python's 128 KB csv field limit.
+csv.field_size_limit(max(csv.field_size_limit(), 16 * MAX_RECORD_BYTES))
 
 
 @dataclass(frozen=True)
@@ -256,45 +258,59 @@ def frame_lines(block: bytes, first_line: int) -> pa.Table:
 
 
 def frame_csv(block: bytes, first_line: int, header: tuple[str, ...], delimiter: str = ",") -> pa.Table:
-    """One row per CSV record, every column as text; records of the wrong width become frame errors."""
+    """One row per CSV record, every column as text; records of the wrong width become frame errors.
+
+    A record never swallows the ones after it: when a quote opened on a line never closes (the record
+    runs to the end of the block) or the CSV reader gives up on a record, that line fails on its own
+    and framing resumes on the next line."""
     lines, bad = _decode_lines(block)
-    text = "\n".join(lines)
     bad_lines = {first_line + i for i in bad}
     width = len(header)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=False, delimiter=delimiter)
+    last = len(lines) - (lines[-1] == "")  # the block ends with a newline: no line after it
     rows, starts, raws, marks = [], [], [], {}
-    previous_end = 0
-    try:
-        for row in reader:
-            end = reader.line_num
-            start = previous_end + 1
-            previous_end = end
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            record_lines = lines[start - 1:end]
-            raw = "\n".join(record_lines).rstrip("\r") if len(record_lines) > 1 else record_lines[0].rstrip("\r")
-            i = len(rows)
-            line_no = first_line + start - 1
-            if any(first_line + k in bad_lines for k in range(start - 1, end)):
-                marks[i] = ("invalid_utf8", "record is not valid UTF-8")
-            elif len(raw) > MAX_RECORD_BYTES:
-                marks[i] = ("record_too_large", f"record is {len(raw)} characters, over the {MAX_RECORD_BYTES} limit")
-                raw = raw[:RAW_PAYLOAD_LIMIT]
-            elif "\x00" in raw:
-                marks[i] = ("malformed_csv", "record contains a NUL byte")
-            elif len(row) != width:
-                marks[i] = ("csv_column_count", f"expected {width} columns, found {len(row)}")
-            if i in marks:
-                row = [None] * width
-            rows.append(row)
-            starts.append(line_no)
-            raws.append(raw)
-    except csv.Error as exc:  # e.g. a NUL byte; the rest of the block becomes one failed record
-        start = previous_end + 1
+
+    def fail(index: int, kind: str, message: str) -> None:
+        marks[len(rows)] = (kind, message)
         rows.append([None] * width)
-        starts.append(first_line + start - 1)
-        raws.append("\n".join(lines[start - 1:])[:RAW_PAYLOAD_LIMIT])
-        marks[len(rows) - 1] = ("malformed_csv", str(exc))
+        starts.append(first_line + index)
+        raws.append(lines[index].rstrip("\r")[:RAW_PAYLOAD_LIMIT])
+
+    pos = 0
+    while pos < len(lines):
+        reader = csv.reader(io.StringIO("\n".join(lines[pos:]), newline=""), strict=False, delimiter=delimiter)
+        previous_end, resume = 0, None
+        try:
+            for row in reader:
+                start, end = pos + previous_end, pos + reader.line_num  # the record is lines[start:end]
+                previous_end = reader.line_num
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                record_lines = lines[start:end]
+                raw = "\n".join(record_lines).rstrip("\r") if len(record_lines) > 1 else record_lines[0].rstrip("\r")
+                if end >= last and len(record_lines) > 1 and raw.count('"') % 2:
+                    fail(start, "malformed_csv", f"a quote opened on line {first_line + start} never closes")
+                    resume = start + 1
+                    break
+                i = len(rows)
+                if any(first_line + k in bad_lines for k in range(start, end)):
+                    marks[i] = ("invalid_utf8", "record is not valid UTF-8")
+                elif len(raw) > MAX_RECORD_BYTES:
+                    marks[i] = ("record_too_large", f"record is {len(raw)} characters, over the {MAX_RECORD_BYTES} limit")
+                    raw = raw[:RAW_PAYLOAD_LIMIT]
+                elif "\x00" in raw:
+                    marks[i] = ("malformed_csv", "record contains a NUL byte")
+                elif len(row) != width:
+                    marks[i] = ("csv_column_count", f"expected {width} columns, found {len(row)}")
+                rows.append([None] * width if i in marks else row)
+                starts.append(first_line + start)
+                raws.append(raw)
+        except csv.Error as exc:  # the reader gave up on a record (a NUL byte): that line fails, framing goes on
+            start = pos + previous_end
+            fail(start, "malformed_csv", str(exc))
+            resume = start + 1
+        if resume is None:
+            break
+        pos = resume
     error_type, error_message = _errors_for(len(rows), marks)
     columns = list(zip(*rows)) if rows else [()] * width
     arrays = [pa.array(starts, pa.int64()), pa.array(np.zeros(len(rows), dtype=np.int64)), pa.array(raws, pa.string()),

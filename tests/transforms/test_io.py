@@ -76,3 +76,30 @@ def test_frame_csv_keeps_quoted_newlines_and_flags_wrong_widths():
     assert table["frame_error"].to_pylist() == [None, "csv_column_count", "csv_column_count", None]
     assert table["frame_message"][1].as_py() == "expected 3 columns, found 2"
     assert table["raw"][0].as_py() == '1,"two\nlines",x'
+
+
+def test_a_quote_that_never_closes_fails_its_line_and_the_next_rows_stay_records():
+    block = b'1,"never closed,x\n2,two,y\n3,three,z\n'
+    table = frame_csv(block, 2, ("id", "text", "code"))
+    assert table["source_line"].to_pylist() == [2, 3, 4]
+    assert table["frame_error"].to_pylist() == ["malformed_csv", None, None]
+    assert table["frame_message"][0].as_py() == "a quote opened on line 2 never closes"
+    assert table["col_text"].to_pylist() == [None, "two", "three"]
+
+
+def test_a_field_over_128_kb_is_a_field_and_one_over_the_record_limit_fails_alone():
+    big, huge = "x" * 200_000, "y" * 1_100_000
+    block = f"1,{big},a\n2,{huge},b\n3,c,d\n".encode()
+    table = frame_csv(block, 2, ("id", "text", "code"))
+    assert table["frame_error"].to_pylist() == [None, "record_too_large", None]
+    assert len(table["col_text"][0].as_py()) == 200_000 and table["col_code"].to_pylist() == ["a", None, "d"]
+
+
+def test_a_nul_byte_fails_its_record_and_framing_goes_on():
+    table = frame_csv(b"1,a\x00b,c\n2,d,e\n", 2, ("id", "text", "code"))
+    assert list(zip(table["source_line"].to_pylist(), table["frame_error"].to_pylist())) == [(2, "malformed_csv"), (3, None)]
+
+
+def test_mixed_line_endings_keep_every_row():
+    table = frame_csv(b"1,a,b\r\n2,c,d\n3,e,f\r\n", 2, ("id", "text", "code"))
+    assert table["col_code"].to_pylist() == ["b", "d", "f"] and table["frame_error"].null_count == 3
