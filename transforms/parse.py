@@ -20,7 +20,7 @@ from transforms.io import RAW_PAYLOAD_LIMIT
 from transforms.redact import PII_TYPES, REDACTED_COLUMNS, redact_table
 from transforms.schema import FAILED_SCHEMA, SOURCE_SCHEMA, conform
 from transforms.sources.base import INTERNAL_COLUMNS, SourceAdapter
-from transforms.validate import validate
+from transforms.validate import MAX_AMOUNT, validate
 
 # DuckDB scans an Arrow table one record batch per thread: batches of this size let it use every core.
 FRAME_BATCH_ROWS = 4096
@@ -87,7 +87,27 @@ def map_records(con: duckdb.DuckDBPyConnection, adapter: SourceAdapter, records:
         con.unregister("frame")
         con.unregister("sideload")
     linked = mapped["linked_ref"] if "linked_ref" in mapped.column_names else pa.chunked_array([pa.nulls(mapped.num_rows, pa.string())])
-    return conform(mapped.append_column("linked_refs", linked_list(linked)), MAPPED_SCHEMA)
+    return conform(_amounts_in_range(mapped.append_column("linked_refs", linked_list(linked))), MAPPED_SCHEMA)
+
+
+def _amounts_in_range(mapped: pa.Table) -> pa.Table:
+    """An amount too large for decimal(18, 2) fails its record as out_of_range, before the cast would
+    fail the whole chunk."""
+    if "amount" not in mapped.column_names or mapped.num_rows == 0:
+        return mapped
+    amount = pc.cast(mapped["amount"], pa.float64())
+    over = pc.fill_null(pc.greater_equal(pc.abs(amount), float(MAX_AMOUNT)), False)
+    if not pc.any(over).as_py():
+        return mapped
+    first = pc.is_null(mapped["error_type"])
+    failing = pc.and_(over, first)
+    message = pc.binary_join_element_wise("amount ", pc.cast(mapped["amount"], pa.string()), f" is outside ±{MAX_AMOUNT:.0e}", "")
+    mapped = mapped.set_column(mapped.schema.get_field_index("error_type"), "error_type",
+                               pc.if_else(failing, "out_of_range", mapped["error_type"]))
+    mapped = mapped.set_column(mapped.schema.get_field_index("error_message"), "error_message",
+                               pc.if_else(failing, message, mapped["error_message"]))
+    return mapped.set_column(mapped.schema.get_field_index("amount"), "amount",
+                             pc.if_else(over, pa.scalar(None, mapped.schema.field("amount").type), mapped["amount"]))
 
 
 def unsupported(records: pa.Table, touchpoint: str, why: pa.Array | str, error_type: str = "unsupported_record") -> pa.Table:

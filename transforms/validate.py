@@ -15,6 +15,11 @@ FUTURE_SLACK = timedelta(days=1)
 
 RANGES = {"ces": (1, 7), "csat": (1, 5), "nps": (0, 10)}
 NON_NEGATIVE = ("wait_seconds", "handle_seconds", "transfers")
+# Upper bounds no real interaction reaches: a value past them is a broken export, and would overflow
+# the marts' sums (2^63 seconds) if it got through.
+MAXIMA = {"wait_seconds": 400 * 86_400, "handle_seconds": 400 * 86_400, "transfers": 1_000}
+# amount is decimal(18, 2): 16 digits before the point.
+MAX_AMOUNT = 10 ** 16
 
 
 def _first_error(table: pa.Table, checks: list[tuple[pa.ChunkedArray, str, Callable[[], pa.ChunkedArray]]]) -> pa.Table:
@@ -59,6 +64,12 @@ def validate(table: pa.Table, now: datetime | None = None) -> pa.Table:
             checks.append((pc.or_(pc.less(values, low), pc.greater(values, high)), "out_of_range",
                            lambda column=column, values=values, low=low, high=high: pc.binary_join_element_wise(
                                f"{column} ", pc.cast(values, pa.string()), f" is outside {low}-{high}", "")))
+    for column, high in MAXIMA.items():
+        if column in table.column_names:
+            values = table[column]
+            checks.append((pc.greater(values, high), "out_of_range",
+                           lambda column=column, values=values, high=high: pc.binary_join_element_wise(
+                               f"{column} ", pc.cast(values, pa.string()), f" is over {high:,}", "")))
     for column in NON_NEGATIVE:
         if column in table.column_names:
             values = table[column]

@@ -74,11 +74,14 @@ INTERNAL_COLUMNS = [
 
 @dataclass(frozen=True)
 class Check:
-    """A record fails with `error_type` when `condition` (SQL over the mapped fields) is true."""
+    """A record fails with `error_type` when `condition` (SQL over the mapped fields) is true.
+
+    `error_type` is a name, or with `typed_by_sql` a SQL expression that picks the name per record."""
 
     condition: str
     error_type: str
     message: str  # SQL string expression
+    typed_by_sql: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,7 @@ class SourceAdapter:
         if missing:
             checks = [Check("true", "missing_column", quote_text("file has no column " + ", ".join(missing)))]
         which = "\n".join(f"            when {c.condition} then {i}" for i, c in enumerate(checks, 1))
-        types = ", ".join(quote_text(c.error_type) for c in checks)
+        types = ", ".join(c.error_type if c.typed_by_sql else quote_text(c.error_type) for c in checks)
         messages = "\n".join(f"            when {i} then {c.message}" for i, c in enumerate(checks, 1))
         unpack = f"select * exclude (_v), {values} from extracted" if self.framing != "csv" and self.paths else "select * from extracted"
         return f"""
@@ -223,5 +226,9 @@ def timestamp(expr_raw: str, expr_ts: str, name: str) -> Check:
 
 
 def integer(expr_raw: str, name: str) -> Check:
-    return Check(f"{expr_raw} is not null and trim({expr_raw}) <> '' and not regexp_full_match(trim({expr_raw}), '[+-]?[0-9]+')",
-                 "invalid_type", f"'{name} is not a whole number: ' || left({expr_raw}, 60)")
+    """A whole number that fits in 64 bits: a decimal or a word is invalid_type, a longer one out_of_range."""
+    return Check(f"{expr_raw} is not null and trim({expr_raw}) <> '' and "
+                 f"(not regexp_full_match(trim({expr_raw}), '[+-]?[0-9]+') or try_cast(trim({expr_raw}) as bigint) is null)",
+                 f"case when regexp_full_match(trim({expr_raw}), '[+-]?[0-9]+') then 'out_of_range' else 'invalid_type' end",
+                 f"case when regexp_full_match(trim({expr_raw}), '[+-]?[0-9]+') then '{name} is too large: ' "
+                 f"else '{name} is not a whole number: ' end || left({expr_raw}, 60)", typed_by_sql=True)

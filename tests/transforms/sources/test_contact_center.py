@@ -72,3 +72,15 @@ def test_any_header_name_is_a_name_never_sql(tmp_path, con, name):
     parsed = parse_file(con, write(tmp_path, "call_center", "calls.csv", header + "k1,C1,2026-02-12T09:00:00Z,gold\n"), "call_center")
     [row] = parsed.good.to_pylist()
     assert json.loads(row["attributes"]) == {name: "gold"}
+
+
+def test_values_past_the_canonical_ranges_fail_their_record_not_the_file(tmp_path, con):
+    header = "ContactId,CustomerAccount,InitiationTimestamp,WaitSeconds,HandleSeconds,Transfers\n"
+    rows = ("k1,C1,2026-02-12T09:00:00Z,9223372036854775807,5,0\n"   # fits in 64 bits, but no call waits 292 billion years
+            "k2,C1,2026-02-12T09:00:00Z,99999999999999999999,5,0\n"  # does not fit in 64 bits
+            "k3,C1,2026-02-12T09:00:00Z,61.5,5,0\n"
+            "k4,C1,2026-02-12T09:00:00Z,5,5,2000\n"
+            "k5,C1,2026-02-12T09:00:00Z,5,5,0\n")
+    parsed = parse_file(con, write(tmp_path, "call_center", "calls.csv", header + rows), "call_center")
+    assert [r["interaction_id"] for r in parsed.good.to_pylist()] == ["call_center:k5"]
+    assert failures(parsed) == [(2, "out_of_range"), (3, "out_of_range"), (4, "invalid_type"), (5, "out_of_range")]

@@ -1,3 +1,4 @@
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -112,3 +113,12 @@ def test_only_event_objects_are_taken(tmp_path, con):
     path = write(tmp_path, "billing", "charges.jsonl", '{"id":"ch_9","object":"charge","customer":"cus_9","amount":100}\n')
     parsed = parse_with(con, path, BILLING)
     assert parsed.good.num_rows == 0 and failures(parsed) == [(1, "unsupported_record")]
+
+
+def test_an_amount_too_large_for_the_record_fails_alone(tmp_path, con):
+    events = [{"id": f"evt_{i}", "object": "event", "type": "invoice.paid", "created": 1772366400,
+               "data": {"object": {"id": f"in_{i}", "object": "invoice", "customer": "cus_1", "amount_paid": amount, "currency": "usd"}}}
+              for i, amount in enumerate([2 ** 63 - 1, 4900])]
+    parsed = parse_with(con, write(tmp_path, "billing", "events.jsonl", "\n".join(json.dumps(e) for e in events) + "\n"), BILLING)
+    assert [str(r["amount"]) for r in parsed.good.to_pylist()] == ["49.00"]
+    assert failures(parsed) == [(1, "out_of_range")]
