@@ -36,7 +36,7 @@ SNIFF_BYTES = 64 * 1024
 DELIMITERS = (",", "\t", ";", "|")
 # A JSON value is decoded whole: one larger than this (not an array, whose items are read one by one)
 # is a failed record, so memory stays bounded.
-MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 
 FRAME_SCHEMA = pa.schema([
     ("source_line", pa.int64()),
@@ -541,6 +541,12 @@ def frame_json_values(stream: BinaryIO, first_line: int = 1, block_bytes: int = 
             if not eof and len(buf) - pos < MAX_DOCUMENT_BYTES and more():
                 continue
             at = counter(pos)
+            if not eof and len(buf) - pos >= MAX_DOCUMENT_BYTES:  # where it ends is not knowable in bounded memory
+                rows.add(at, buf[pos:pos + 64 * 1024], None, "record_too_large",
+                         f"a JSON value over {MAX_DOCUMENT_BYTES >> 20} MB; the rest of the file is not read")
+                while stream.read(block_bytes):
+                    pass
+                break
             resume = buf.find("\n{", pos + 1)
             stop = len(buf) if resume < 0 else resume + 1
             rows.add(at, buf[pos:stop][:64 * 1024], None, "malformed_json",

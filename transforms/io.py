@@ -93,12 +93,15 @@ def _last_boundary(buf: bytes, quoted: bool) -> int:
     return cut + 1
 
 
-def iter_blocks(stream: BinaryIO, chunk_bytes: int, quoted: bool) -> Iterator[tuple[int, int, bytes]]:
-    """Yield (offset, lines_before, block): record-aligned blocks of about `chunk_bytes` each.
+def iter_blocks(stream: BinaryIO, chunk_bytes: int, quoted: bool) -> Iterator[tuple[int, int, bytes, int]]:
+    """Yield (offset, lines_before, block, consumed): record-aligned blocks of about `chunk_bytes` each.
 
-    `offset` is the block's position in the stream and `lines_before` the number of newlines before it.
-    A record longer than `chunk_bytes` makes its block larger; when quotes never balance (a broken CSV),
-    the block is cut at the last newline once it passes `chunk_bytes + MAX_RECORD_BYTES`.
+    `offset` is the block's position in the stream, `lines_before` the number of newlines before it and
+    `consumed` the bytes of the stream it stands for. A record longer than `chunk_bytes` makes its block
+    larger; when quotes never balance (a broken CSV), the block is cut at the last newline once it
+    passes `chunk_bytes + MAX_RECORD_BYTES`. A line longer than that (a gzip bomb of one line) is kept
+    only up to one byte over MAX_RECORD_BYTES, enough to fail as record_too_large, and the rest of it is
+    read past: memory stays bounded whatever the line's length.
     """
     offset, lines, pending = 0, 0, b""
     while True:
@@ -106,18 +109,51 @@ def iter_blocks(stream: BinaryIO, chunk_bytes: int, quoted: bool) -> Iterator[tu
         buf = pending + data if pending else data
         if not data:
             if buf:
-                yield offset, lines, buf
+                yield offset, lines, buf, len(buf)
             return
         cut = _last_boundary(buf, quoted)
         if cut == 0 and quoted and len(buf) > chunk_bytes + MAX_RECORD_BYTES:
             cut = _last_boundary(buf, quoted=False)
+        if cut == 0 and len(buf) > chunk_bytes + MAX_RECORD_BYTES:
+            consumed, pending = _skip_line(stream, chunk_bytes, len(buf))
+            yield offset, lines, buf[:MAX_RECORD_BYTES + 1] + b"\n", consumed
+            offset += consumed
+            lines += 1
+            continue
         if cut == 0:
             pending = buf
             continue
         block, pending = buf[:cut], buf[cut:]
-        yield offset, lines, block
+        yield offset, lines, block, len(block)
         offset += len(block)
         lines += block.count(b"\n")
+
+
+def _skip_line(stream: BinaryIO, chunk_bytes: int, read: int) -> tuple[int, bytes]:
+    """Read past the rest of an over-long line: (its length with the newline, what follows it)."""
+    while True:
+        data = stream.read(chunk_bytes)
+        if not data:
+            return read, b""
+        newline = data.find(b"\n")
+        if newline >= 0:
+            return read + newline + 1, data[newline + 1:]
+        read += len(data)
+
+
+class _Limited(io.RawIOBase):
+    """At most `size` bytes of a stream."""
+
+    def __init__(self, stream: BinaryIO, size: int):
+        self._stream, self._left = stream, size
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(self._left if size < 0 else min(size, self._left))
+        self._left -= len(data)
+        return data
 
 
 def _skip_header(stream: BinaryIO, header_rows: int) -> tuple[int, int, bytes]:
@@ -165,8 +201,8 @@ def plan_chunks(path: str, touchpoint: str, chunk_bytes: int = DEFAULT_CHUNK_BYT
         used, lines, rest = _skip_header(stream, layout.header_rows if layout.kind == "csv" else 0)
         used += bom
         specs = []
-        for offset, before, block in iter_blocks(Prefixed(rest, stream), chunk_bytes, layout.kind == "csv"):
-            specs.append(ChunkSpec(path, touchpoint, len(specs), used + offset, used + offset + len(block),
+        for offset, before, _, consumed in iter_blocks(Prefixed(rest, stream), chunk_bytes, layout.kind == "csv"):
+            specs.append(ChunkSpec(path, touchpoint, len(specs), used + offset, used + offset + consumed,
                                    lines + before + 1, layout, False))
     if specs:
         specs[-1] = ChunkSpec(*[getattr(specs[-1], f) for f in ("path", "touchpoint", "index", "start", "end", "first_line", "layout")], True)
@@ -175,15 +211,16 @@ def plan_chunks(path: str, touchpoint: str, chunk_bytes: int = DEFAULT_CHUNK_BYT
 
 def read_chunk(spec: ChunkSpec, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[tuple[int, bytes]]:
     """Yield (first_line, block) of a JSON Lines or CSV chunk: one block for a byte range, several for a streamed file."""
+    quoted = spec.layout.kind == "csv"
     if spec.end >= 0:
         with FileSystems.open(spec.path, compression_type=CompressionTypes.UNCOMPRESSED) as stream:
             stream.seek(spec.start)
-            yield spec.first_line, stream.read(spec.end - spec.start)
+            for _, before, block, _ in iter_blocks(_Limited(stream, spec.end - spec.start), chunk_bytes, quoted):
+                yield spec.first_line + before, block
         return
-    quoted = spec.layout.kind == "csv"
     with open_text_bytes(spec.path, spec.layout) as stream:
         _, lines, rest = _skip_header(stream, spec.layout.header_rows if quoted else 0)
-        for _, before, block in iter_blocks(Prefixed(rest, stream), chunk_bytes, quoted):
+        for _, before, block, _ in iter_blocks(Prefixed(rest, stream), chunk_bytes, quoted):
             yield lines + before + 1, block
 
 

@@ -202,3 +202,13 @@ def test_whitespace_only_is_empty(tmp_path):
     path = tmp_path / "blank.jsonl"
     path.write_bytes(b"\n  \n")
     assert detect_layout(str(path)).kind == "empty" and plan_chunks(str(path), "web") == []
+
+
+def test_a_json_value_too_large_to_hold_is_one_failure_in_bounded_memory(tmp_path, monkeypatch):
+    import transforms.framing as framing
+
+    monkeypatch.setattr(framing, "MAX_DOCUMENT_BYTES", 1 << 20)
+    path = tmp_path / "huge.json.gz"
+    path.write_bytes(gzip.compress(b'{\n  "id": "before"\n}\n{"pad": "' + b"a" * (4 << 20) + b'"}\n{"id": "after"}\n'))
+    rows, _ = frame(path, chunk_bytes=1 << 16)
+    assert rows == [(1, None, "before"), (4, None, "record_too_large")]

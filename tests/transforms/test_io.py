@@ -7,8 +7,8 @@ from transforms.io import frame_csv, frame_lines, iter_blocks, plan_chunks, read
 def test_blocks_end_on_newlines_and_count_lines():
     data = b"".join(b'{"n":%d}\n' % i for i in range(100))
     blocks = list(iter_blocks(io.BytesIO(data), 64, quoted=False))
-    assert b"".join(b for _, _, b in blocks) == data
-    for offset, lines_before, block in blocks:
+    assert b"".join(b for _, _, b, _ in blocks) == data
+    for offset, lines_before, block, _ in blocks:
         assert block.endswith(b"\n")
         assert data[:offset].count(b"\n") == lines_before
 
@@ -17,9 +17,9 @@ def test_csv_blocks_never_split_a_quoted_newline():
     rows = [b'%d,"first line\nsecond line",x\n' % i for i in range(50)]
     data = b"".join(rows)
     blocks = list(iter_blocks(io.BytesIO(data), 40, quoted=True))
-    for _, _, block in blocks:
+    for _, _, block, _ in blocks:
         assert block.count(b'"') % 2 == 0
-    assert b"".join(b for _, _, b in blocks) == data
+    assert b"".join(b for _, _, b, _ in blocks) == data
 
 
 def test_plan_chunks_cover_the_file_with_right_first_lines(tmp_path):
@@ -103,3 +103,29 @@ def test_a_nul_byte_fails_its_record_and_framing_goes_on():
 def test_mixed_line_endings_keep_every_row():
     table = frame_csv(b"1,a,b\r\n2,c,d\n3,e,f\r\n", 2, ("id", "text", "code"))
     assert table["col_code"].to_pylist() == ["b", "d", "f"] and table["frame_error"].null_count == 3
+
+
+def test_a_compressed_line_of_any_length_is_read_in_bounded_memory(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "bomb.jsonl.gz"
+    with gzip.open(path, "wb") as f:
+        f.write(b'{"n":1}\n{"pad":"' + b"a" * 40_000_000 + b'"}\n{"n":3}\n')
+    tracemalloc.start()
+    [spec] = plan_chunks(str(path), "web", chunk_bytes=1 << 20)
+    tables = [frame_lines(block, first) for first, block in read_chunk(spec, chunk_bytes=1 << 20)]
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    rows = [(line, error) for t in tables for line, error in zip(t["source_line"].to_pylist(), t["frame_error"].to_pylist())]
+    assert rows == [(1, None), (2, "record_too_large"), (3, None)]
+    assert peak < 16 * (1 << 20)  # a few chunks and one record's limit, not the 40 MB line
+
+
+def test_an_over_long_line_in_a_plain_file_keeps_the_chunks_exact(tmp_path):
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b'{"n":1}\n' + b"x" * 3_000_000 + b'\n{"n":3}\n')
+    specs = plan_chunks(str(path), "web", chunk_bytes=1 << 16)
+    assert specs[-1].end == path.stat().st_size
+    lines = [(line, error) for spec in specs for first, block in read_chunk(spec, chunk_bytes=1 << 16)
+             for line, error in zip(frame_lines(block, first)["source_line"].to_pylist(), frame_lines(block, first)["frame_error"].to_pylist())]
+    assert lines == [(1, None), (2, "record_too_large"), (3, None)]
