@@ -274,11 +274,13 @@ def _run(input_dir: str, sample: bool, customers: int, seed: int, regenerate: bo
 @warehouse_option
 @taxonomy_option
 @touchpoints_option
+@identity_option
 @actions_option
 @chunk_option
 @tiers_option
 def replay(input_dir: str, touchpoint: str | None, error_type: str | None, dry_run: bool, warehouse: str,
-           taxonomy: str | None, touchpoints: str | None, actions: str | None, chunk_mb: float, tiers: str) -> None:
+           taxonomy: str | None, touchpoints: str | None, identity: str | None, actions: str | None, chunk_mb: float,
+           tiers: str) -> None:
     from rich.table import Table
 
     from pipelines.replay import failed_files, replay_globs
@@ -303,11 +305,11 @@ def replay(input_dir: str, touchpoint: str | None, error_type: str | None, dry_r
         raise CxError("the files behind these failed records are gone from the input; nothing can be replayed")
     scope = {"full": False, "reprocess": tuple(globs), "reprocess_from": None, "reprocess_to": None}
     with _one_run_at_a_time(warehouse):
-        _replay(input_dir, files, scope, paths, taxonomy, chunk_mb, tiers, touchpoints, actions)
+        _replay(input_dir, files, scope, paths, taxonomy, chunk_mb, tiers, touchpoints, identity, actions)
 
 
-def _replay(input_dir, files, scope, paths, taxonomy, chunk_mb, tiers, touchpoints, actions) -> None:
-    result = _ingest(input_dir, paths["lake"], taxonomy, chunk_mb, 0, tiers, (), scope, touchpoints)
+def _replay(input_dir, files, scope, paths, taxonomy, chunk_mb, tiers, touchpoints, identity, actions) -> None:
+    result = _ingest(input_dir, paths["lake"], taxonomy, chunk_mb, 0, tiers, (), scope, touchpoints, identity)
     replayed = {f.path for f in files if f.exists}
     counted = [f for f in result.manifest["files"] if f["file"] in replayed]
     good, failed = sum(f["good"] for f in counted), sum(f["failed"] for f in counted)

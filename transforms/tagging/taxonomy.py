@@ -81,10 +81,17 @@ def _strings(value, where: str, field: str) -> tuple[str, ...]:
 
 
 def _check_pattern(pattern: str, where: str, field: str) -> None:
+    """Patterns run as RE2 (Arrow's regex engine) on the workers: checked with that engine here, so a
+    lookahead or a backreference is a config error at load, not a failure inside a worker."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     try:
         re.compile(pattern)
-    except re.error as exc:
-        raise TaxonomyError(f"{where}: {field} {pattern!r} is not a valid regular expression ({exc})") from None
+        pc.match_substring_regex(pa.array([""]), "(?i)" + pattern)
+    except (re.error, pa.ArrowInvalid) as exc:
+        reason = str(exc).split(": ", 1)[-1]
+        raise TaxonomyError(f"{where}: {field} {pattern!r} is not a regular expression RE2 runs ({reason})") from None
 
 
 def _min_confidence(path: Path, value) -> dict[str, float]:
