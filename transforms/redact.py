@@ -54,7 +54,7 @@ CARD_PREFIX = re.compile(r"^(4|5[1-5]|2[2-7]|3[47]|6(011|5|4[4-9])|35)")
 
 def is_card(candidate: str) -> bool:
     """13-19 digits with a card scheme's prefix (Visa, Mastercard, Amex, Discover, JCB) and a valid Luhn sum."""
-    digits = re.sub(r"[ -]", "", candidate)
+    digits = re.sub(r"[ .-]", "", candidate)
     return 13 <= len(digits) <= 19 and bool(CARD_PREFIX.match(digits)) and _luhn(digits)
 
 
@@ -67,6 +67,15 @@ def is_iban(candidate: str) -> bool:
     return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
 
 
+def is_national_id(candidate: str) -> bool:
+    """A US SSN (not area 000, 666 or 900-999, group 00 or serial 0000) or a UK National Insurance number."""
+    digits = re.sub(r"[ -]", "", candidate)
+    if digits.isdigit():
+        area, group, serial = digits[:3], digits[3:5], digits[5:]
+        return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
+    return digits[:2].upper() not in ("BG", "GB", "NK", "KN", "TN", "NT", "ZZ") and digits[1].upper() != "O"
+
+
 @dataclass(frozen=True)
 class PiiKind:
     token: str
@@ -77,22 +86,27 @@ class PiiKind:
 # Applied in this order: a card or an IBAN is replaced before the phone pattern could take its digits.
 KINDS = (
     PiiKind("EMAIL", r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
-    PiiKind("IBAN", r"\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", is_iban),
-    PiiKind("CARD", r"\b[0-9](?:[ -]?[0-9]){12,18}\b", is_card),
-    PiiKind("NATIONAL_ID", r"\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b|\b[A-CEGHJ-PR-TW-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]\b"),
+    PiiKind("IBAN", r"(?i)\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", is_iban),
+    PiiKind("CARD", r"\b[0-9](?:[ .-]?[0-9]){12,18}\b", is_card),
+    PiiKind("NATIONAL_ID", r"\b[0-9]{3}[ -][0-9]{2}[ -][0-9]{4}\b"
+                           r"|(?i:\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]\b)", is_national_id),
     PiiKind("PHONE", r"\+[0-9]{1,3}[ .-]?\(?[0-9]{1,4}\)?(?:[ .-]?[0-9]{2,4}){2,4}\b"
+                     r"|\b00[1-9][0-9]{0,2}[ .-](?:[0-9]{2,4}[ .-]?){1,4}[0-9]{2,4}\b"
                      r"|\(?\b[0-9]{3}\)?[ .-][0-9]{3}[ .-][0-9]{4}\b"
+                     r"|\b0[0-9]{2,4}/[0-9]{3,8}\b"
                      r"|\b0[0-9]{2,4}[ -]?[0-9]{3,4}[ -]?[0-9]{3,4}\b"),
 )
 PII_TYPES = tuple(kind.token for kind in KINDS)
 
 
 def _json_number(match: re.Match) -> bool:
-    """A match that is a whole JSON number value ("id":576460752303423487) is a system's id, not a
-    number someone typed: cards and account numbers people give are text."""
-    before = match.string[:match.start()].rstrip()[-1:]
+    """A match that is a whole JSON number value of a key ("id":576460752303423487) is a system's id,
+    not a number someone typed: cards and account numbers people give are text, even after a colon."""
+    if not match.group().isdigit():
+        return False
+    before = match.string[:match.start()].rstrip()
     after = match.string[match.end():].lstrip()[:1]
-    return before == ":" and after in (",", "}", "]", "")
+    return before.endswith(":") and before[:-1].rstrip().endswith('"') and after in (",", "}", "]", "")
 
 
 def _replace_checked(values: pa.Array, kind: PiiKind) -> tuple[pa.Array, int]:
@@ -105,11 +119,15 @@ def _replace_checked(values: pa.Array, kind: PiiKind) -> tuple[pa.Array, int]:
     replaced = 0
 
     def sub(match: re.Match) -> str:
+        """The longest head of the match (whole, or cut at a space) that passes the check: "IBAN ES91 … 1332
+        please" matches up to "… 1332 plea", whose head is the IBAN."""
         nonlocal replaced
-        if kind.check(match.group()) and not _json_number(match):
-            replaced += 1
-            return f"<{kind.token}>"
-        return match.group()
+        text = match.group()
+        for end in [len(text)] + [i for i in range(len(text) - 1, 0, -1) if text[i] == " "]:
+            if kind.check(text[:end]) and not (end == len(text) and _json_number(match)):
+                replaced += 1
+                return f"<{kind.token}>" + text[end:]
+        return text
 
     new = [compiled.sub(sub, text) for text in values.take(pa.array(rows)).to_pylist()]
     if not replaced:
