@@ -152,7 +152,7 @@ def parse_framed(con: duckdb.DuckDBPyConnection, adapters: tuple[SourceAdapter, 
             try:
                 adapter = adapter.bind(layout)
             except ValueError as exc:  # the file lacks what the configuration names
-                return _finish(unsupported(records, touchpoint, str(exc), "missing_column"), source_file, now)
+                return _finish(con, unsupported(records, touchpoint, str(exc), "missing_column"), source_file, now)
         if adapter is None:
             wanted = "; ".join(f"{a.name}: {', '.join(a.required_columns)}" for a in adapters if a.framing == "csv") or "none reads CSV"
             pieces.append(unsupported(records, touchpoint, f"no adapter of {touchpoint} takes these columns (needed: {wanted})"))
@@ -169,11 +169,48 @@ def parse_framed(con: duckdb.DuckDBPyConnection, adapters: tuple[SourceAdapter, 
         left = np.flatnonzero(routes == 0)
         if len(left):
             pieces.append(_unsupported_json(con, records.take(left), touchpoint))
-    return _finish(pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0], source_file, now)
+    return _finish(con, pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0], source_file, now)
 
 
-def _finish(mapped: pa.Table, source_file: str, now: datetime | None) -> Parsed:
-    """Validate mapped records, redact them, and split them into good and failed."""
+# An id whose value is an email address or an E.164 phone number ('account:jo@example.com' from a
+# userId, 'account:+447700900123' from a CustomerAccount column) is a personal identifier.
+PERSONAL_ID = r"^([a-z_]+):(?:([^@\s]+@[^@\s]+\.[A-Za-z]{2,})|(\+[0-9 ().-]{7,20}))$"
+ID_COLUMNS = ("source_customer_ref", "case_id", "interaction_id", "agent_id")
+
+
+def hash_personal_ids(con: duckdb.DuckDBPyConnection, mapped: pa.Table) -> pa.Table:
+    """Personal identifiers in id columns become salted hashes, as the adapters hash the ones they know:
+    a customer reference becomes 'email:<hash>' or 'phone:<hash>' (so it stitches with the same person
+    seen elsewhere), any other id keeps its type and hashes its value."""
+    for name in ID_COLUMNS + ("linked_refs",):
+        if name not in mapped.column_names or mapped.num_rows == 0:
+            continue
+        column = mapped[name].combine_chunks()
+        values = pc.list_flatten(column) if name == "linked_refs" else column
+        hits = pc.fill_null(pc.match_substring_regex(values, PERSONAL_ID), False)
+        if not pc.any(hits).as_py():
+            continue
+        con.register("ids", pa.table({"v": values}))
+        try:
+            hashed = con.sql(f"""
+                select case when not regexp_matches(v, '{PERSONAL_ID}') then v
+                    when {name in ("source_customer_ref", "linked_refs")} then
+                        case when regexp_extract(v, '{PERSONAL_ID}', 2) <> ''
+                             then 'email:' || cx_pii_hash(lower(regexp_extract(v, '{PERSONAL_ID}', 2)))
+                             else 'phone:' || cx_pii_hash(cx_phone(regexp_extract(v, '{PERSONAL_ID}', 3))) end
+                    else regexp_extract(v, '{PERSONAL_ID}', 1) || ':h' || cx_pii_hash(substr(v, strpos(v, ':') + 1)) end as v
+                from ids""").to_arrow_table()["v"].combine_chunks()
+        finally:
+            con.unregister("ids")
+        if name == "linked_refs":
+            hashed = pa.ListArray.from_arrays(column.offsets, hashed)
+        mapped = mapped.set_column(mapped.schema.get_field_index(name), name, hashed.cast(mapped.schema.field(name).type))
+    return mapped
+
+
+def _finish(con: duckdb.DuckDBPyConnection, mapped: pa.Table, source_file: str, now: datetime | None) -> Parsed:
+    """Hash personal ids, validate mapped records, redact them, and split them into good and failed."""
+    mapped = hash_personal_ids(con, mapped)
     mapped = mapped.set_column(mapped.schema.get_field_index("source_file"), "source_file",
                                pa.array([source_file] * mapped.num_rows, pa.string()))
     mapped = validate(mapped, now)

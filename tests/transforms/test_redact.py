@@ -87,3 +87,17 @@ def test_blocked_identifiers_hash_to_a_marker_not_a_value():
     con = connect("salt-a")
     assert con.execute("select cx_pii_hash('noemail@callcentre.invalid'), cx_pii_hash(' 0000000 '), cx_pii_hash(null)").fetchone() == \
         ("blocked", "blocked", None)
+
+
+def test_ids_that_are_emails_or_phones_become_salted_hashes(tmp_path):
+    from tests.conftest import parse_file, write
+
+    line = ('{"messageId":"jo.smith@example.org","type":"identify","userId":"Jo.Smith@Example.org",'
+            '"anonymousId":"+44 7700 900123","timestamp":"2026-03-01T10:00:00Z"}\n')
+    con = connect("salt-a")
+    [row] = parse_file(con, write(tmp_path, "web", "calls.jsonl", line), "web").good.to_pylist()
+    email_hash = con.execute("select cx_pii_hash('jo.smith@example.org')").fetchone()[0]
+    assert row["source_customer_ref"] == f"email:{email_hash}"  # stitches with the same address seen elsewhere
+    assert row["linked_refs"] == ["phone:" + con.execute("select cx_pii_hash('+447700900123')").fetchone()[0]]
+    assert row["interaction_id"] == "web:h" + con.execute("select cx_pii_hash('jo.smith@example.org')").fetchone()[0]
+    assert "example.org" not in str(row) and "7700" not in str(row)
