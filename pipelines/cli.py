@@ -143,6 +143,20 @@ def scope_options(command):
 
 actions_option = click.option("--actions", type=click.Path(dir_okay=False), default=None,
                               help="The team's closed-loop actions CSV (default: _actions.csv in the input folder, if any).")
+json_option = click.option("--json", "as_json", is_flag=True,
+                           help="Print one JSON object (the run's result, for orchestrators) instead of the summary.")
+
+
+def _run_result(result, **extra) -> dict:
+    """What an orchestrator needs of a run: its id, whether it published, its counts and what it skipped."""
+    manifest = result.manifest
+    gate = result.gate
+    return {"run_id": result.run_id, "published": result.published, "nothing_new": result.nothing_new,
+            "totals": manifest["totals"], "files": len(manifest["files"]),
+            "skipped_paths": manifest.get("skipped_paths", []),
+            "gate": None if gate is None else {"success": gate.success, "failures": gate.failures}, **extra}
+
+
 buckets_option = click.option("--buckets", type=click.IntRange(min=0), default=0, show_default=True,
                               help="Dedup buckets and write groups (0: one per 32 MB of input).")
 
@@ -179,12 +193,18 @@ def generate(customers: int, seed: int, out: str, records_per_file: int) -> None
 @touchpoints_option
 @identity_option
 @scope_options
+@json_option
 @click.pass_context
 def ingest(ctx: click.Context, input_dir: str, warehouse: str, taxonomy: str | None, chunk_mb: float, buckets: int,
-           tiers: str, touchpoints: str | None, identity: str | None, **scope) -> None:
+           tiers: str, touchpoints: str | None, identity: str | None, as_json: bool, **scope) -> None:
+    import json
+
     paths = _paths(warehouse)
     with _one_run_at_a_time(warehouse):
         result = _ingest(input_dir, paths["lake"], taxonomy, chunk_mb, buckets, tiers, tuple(ctx.args), scope, touchpoints, identity)
+    if as_json:
+        print(json.dumps(_run_result(result, lake=str(paths["lake"] / "current"))))
+        return
     if result.nothing_new:
         console.print(f"nothing new: every file under {input_dir}/ is in the published run {result.run_id}")
         return
@@ -223,17 +243,20 @@ def build(input_dir: str, warehouse: str, taxonomy: str | None, actions: str | N
 @identity_option
 @actions_option
 @scope_options
+@json_option
 def run(input_dir: str, sample: bool, customers: int, seed: int, regenerate: bool, warehouse: str, taxonomy: str | None,
         chunk_mb: float, buckets: int, tiers: str, touchpoints: str | None, identity: str | None, actions: str | None,
-        **scope) -> None:
+        as_json: bool, **scope) -> None:
     with _one_run_at_a_time(warehouse):
         _run(input_dir, sample or regenerate, customers, seed, regenerate, warehouse, taxonomy, chunk_mb, buckets, tiers,
-             touchpoints, identity, actions, scope)
+             touchpoints, identity, actions, scope, as_json)
 
 
 def _run(input_dir: str, sample: bool, customers: int, seed: int, regenerate: bool, warehouse: str, taxonomy: str | None,
          chunk_mb: float, buckets: int, tiers: str, touchpoints: str | None, identity: str | None, actions: str | None,
-         scope: dict) -> None:
+         scope: dict, as_json: bool = False) -> None:
+    import json
+
     from pipelines.generate import generate as write_sample
     from pipelines.summary import collect, render
     from pipelines.warehouse import actions_changed, unseen_runs
@@ -255,6 +278,9 @@ def _run(input_dir: str, sample: bool, customers: int, seed: int, regenerate: bo
         seconds["ingest"] = time.perf_counter() - started
     if (result.nothing_new and unseen_runs(paths["duckdb"], paths["lake"] / "current") == []
             and not actions_changed(paths["duckdb"], checked_actions)):
+        if as_json:
+            print(json.dumps(_run_result(result, built=False, duckdb=str(paths["duckdb"]), seconds=seconds)))
+            return
         console.print(f"nothing new: every file under {input_dir}/ is in the published run {result.run_id}; "
                       "the warehouse is up to date (--reprocess or --full read files again)")
         render(console, collect(paths["duckdb"], result.manifest), paths["duckdb"], paths["exports"], seconds)
@@ -262,6 +288,10 @@ def _run(input_dir: str, sample: bool, customers: int, seed: int, regenerate: bo
     with console.status("Building the warehouse (dbt build)..."):
         built = _build(paths["lake"], paths["duckdb"], paths["exports"], checked_actions)
         seconds["dbt build"] = built.seconds
+    if as_json:
+        print(json.dumps(_run_result(result, built=True, duckdb=str(built.duckdb_path), exports=str(built.exports_dir),
+                                     seconds=seconds)))
+        return
     render(console, collect(built.duckdb_path, result.manifest), built.duckdb_path, built.exports_dir, seconds)
 
 

@@ -54,6 +54,12 @@ def test_run_generates_ingests_builds_and_summarises(capsys, tmp_path):
     code, out, err = run_cli(capsys, "run", "--input", str(tmp_path / "raw"), "--warehouse", str(warehouse))
     assert code == 0, err
     assert "nothing new" in out and "Top 5 root causes" in out and "dbt build" not in out
+    code, out, err = run_cli(capsys, "run", "--input", str(tmp_path / "raw"), "--warehouse", str(warehouse), "--json")
+    result = json.loads(out)  # for orchestrators: one object, nothing else on stdout
+    assert code == 0 and result["nothing_new"] and not result["built"] and result["totals"]["read"] > 0
+    assert result["duckdb"] == str(warehouse / "cx.duckdb") and result["skipped_paths"] == []
+    code, _, err = run_cli(capsys, "query", "create table stolen as select 1", "--warehouse", str(warehouse))
+    assert code == 1 and err.count("\n") == 1 and "read-only" in err
     code, out, err = run_cli(capsys, "docs", "--warehouse", str(warehouse))
     assert code == 0, err
     manifest = json.loads((warehouse / "docs" / "manifest.json").read_text())
@@ -193,3 +199,16 @@ def test_check_lists_the_input_and_validates_the_configuration_without_running(c
     broken.write_text("touchpoints:\n  web: transforms.sources.segment:NOPE\n")
     assert main(["check", "--input", str(fixtures), "--touchpoints", str(broken)]) == 1
     assert capsys.readouterr().err.strip().endswith("transforms.sources.segment:NOPE is not a SourceAdapter")
+
+
+def test_ingest_json_result_for_orchestrators(capsys, tmp_path):
+    (tmp_path / "raw" / "web").mkdir(parents=True)
+    (tmp_path / "raw" / "web" / "e.jsonl").write_text(
+        '{"messageId":"m1","type":"page","anonymousId":"a1","timestamp":"2026-03-01T10:00:00Z"}\n{"type":"page"\n')
+    (tmp_path / "raw" / "notes.txt").write_text("left at the root\n")
+    assert main(["ingest", "--input", str(tmp_path / "raw"), "--warehouse", str(tmp_path / "w"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["published"] and result["gate"]["success"] and result["files"] == 1
+    assert {k: result["totals"][k] for k in ("read", "good", "failed")} == {"read": 2, "good": 1, "failed": 1}
+    assert result["skipped_paths"] == [{"path": str(tmp_path / "raw" / "notes.txt"),
+                                        "reason": "file at the input root, outside any touchpoint folder"}]
