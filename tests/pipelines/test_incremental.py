@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 
 from pipelines.incremental import fingerprint, plan_run
@@ -168,3 +169,30 @@ def test_incremental_warehouse_build_equals_a_full_refresh(tmp_path):
         assert differing == 0, mart
     for mart in ("effort_by_phase", "root_causes"):
         assert con.execute(f"select count(*) from (select * from inc.{mart} except all select * from full_build.{mart})").fetchone()[0] == 0
+
+
+def test_untouched_parquet_is_carried_forward_as_a_hard_link(lake):
+    raw, out, ingest = lake
+    first = ingest("--run_id", "r1")
+    write(raw, "web", "b.jsonl", event("m9", 9, anon="a-new"))
+    second = ingest("--run_id", "r2")
+    before = {p.relative_to(first.run_dir): p.stat().st_ino for p in (Path(first.run_dir) / "interactions").rglob("*.parquet")}
+    after = {p.relative_to(second.run_dir): p.stat().st_ino for p in (Path(second.run_dir) / "interactions").rglob("*.parquet")}
+    assert before and all(after[path] == inode for path, inode in before.items())  # the same files, not copies
+    assert second.manifest["incremental"]["parquet_linked"] == len(before)
+    assert second.manifest["incremental"]["parquet_rewritten"] == 0
+
+
+def test_an_operators_salt_changes_every_hash_and_the_manifest_says_so(lake, monkeypatch):
+    raw, out, ingest = lake
+    write(raw, "call_center", "calls.csv", "ContactId,CustomerAccount,CallerPhone,InitiationTimestamp\nk1,C1,+15550001,2026-02-03T09:00:00Z\n")
+    demo = ingest("--run_id", "r1")
+    monkeypatch.setenv("CX_PII_SALT", "an operator's secret")
+    salted = ingest("--run_id", "r2", "--full")
+    assert (demo.manifest["pii_salt"], salted.manifest["pii_salt"]) == ("demo", "CX_PII_SALT")
+    def phone_links(result):
+        links = pq.read_table(Path(result.run_dir) / "links.parquet").to_pylist()
+        return {link["linked_ref"] for link in links if link["linked_ref"].startswith("phone:")}
+
+    assert len(phone_links(demo)) == len(phone_links(salted)) == 1 and phone_links(demo) != phone_links(salted)
+    assert "5550001" not in str(phone_links(salted))

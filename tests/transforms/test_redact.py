@@ -101,3 +101,13 @@ def test_ids_that_are_emails_or_phones_become_salted_hashes(tmp_path):
     assert row["linked_refs"] == ["phone:" + con.execute("select cx_pii_hash('+447700900123')").fetchone()[0]]
     assert row["interaction_id"] == "web:h" + con.execute("select cx_pii_hash('jo.smith@example.org')").fetchone()[0]
     assert "example.org" not in str(row) and "7700" not in str(row)
+
+
+def test_a_failed_records_raw_payload_is_capped_at_64_kb(tmp_path):
+    from tests.conftest import parse_file, write
+    from transforms.io import RAW_PAYLOAD_LIMIT
+
+    broken = '{"messageId":"m1","type":"page","note":"' + "x" * 200_000 + '"\n'  # not closed: malformed
+    parsed = parse_file(connect(), write(tmp_path, "web", "big.jsonl", broken), "web")
+    [payload] = parsed.failed["raw_payload"].to_pylist()
+    assert parsed.failed["error_type"].to_pylist() == ["malformed_json"] and len(payload) == RAW_PAYLOAD_LIMIT == 65_536
