@@ -147,6 +147,11 @@ json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print one JSON object (the run's result, for orchestrators) instead of the summary.")
 
 
+def _print_quarantined(manifest: dict) -> None:
+    for held in manifest.get("quarantined", []):
+        console.print(f"quarantined {held['file']}: {held['reason']}", markup=False, style="yellow")
+
+
 def _run_result(result, **extra) -> dict:
     """What an orchestrator needs of a run: its id, whether it published, its counts and what it skipped."""
     manifest = result.manifest
@@ -154,6 +159,7 @@ def _run_result(result, **extra) -> dict:
     return {"run_id": result.run_id, "published": result.published, "nothing_new": result.nothing_new,
             "totals": manifest["totals"], "files": len(manifest["files"]),
             "skipped_paths": manifest.get("skipped_paths", []),
+            "quarantined": manifest.get("quarantined", []),
             "gate": None if gate is None else {"success": gate.success, "failures": gate.failures}, **extra}
 
 
@@ -205,6 +211,7 @@ def ingest(ctx: click.Context, input_dir: str, warehouse: str, taxonomy: str | N
     if as_json:
         print(json.dumps(_run_result(result, lake=str(paths["lake"] / "current"))))
         return
+    _print_quarantined(result.manifest)
     if result.nothing_new:
         console.print(f"nothing new: every file under {input_dir}/ is in the published run {result.run_id}")
         return
@@ -292,6 +299,7 @@ def _run(input_dir: str, sample: bool, customers: int, seed: int, regenerate: bo
         print(json.dumps(_run_result(result, built=True, duckdb=str(built.duckdb_path), exports=str(built.exports_dir),
                                      seconds=seconds)))
         return
+    _print_quarantined(result.manifest)
     render(console, collect(built.duckdb_path, result.manifest), built.duckdb_path, built.exports_dir, seconds)
 
 

@@ -45,7 +45,8 @@ from pipelines.incremental import (
 )
 from pipelines.options import IngestOptions
 from pipelines.publish import current_run, publish
-from pipelines.quality import GateResult, run_gate
+from pipelines.quality import MAX_FAILED_SHARE, GateResult, run_gate
+from pipelines.quarantine import quarantine
 from transforms.dedup import LOSER_SCHEMA
 from transforms.identity import (
     LINK_SCHEMA,
@@ -356,6 +357,9 @@ def run(argv: list[str] | None = None) -> IngestResult:
               buckets, key_buckets, settings.tiers, carried)
     manifest, carry = complete_run(paths, run_id, plan, previous, registry, settings.identity, listing.skipped)
     result = IngestResult(run_id, paths["run"], manifest, None, False)
+    if quarantine(paths, run_id, manifest, MAX_FAILED_SHARE):
+        with FileSystems.create(paths["manifest"]) as handle:
+            handle.write(json.dumps(manifest, indent=2).encode())
     written = FileSystems.match([posixpath.join(paths["interactions"], "**", "*.parquet")])[0].metadata_list
     if not written:
         raise IngestError(_no_good_records(manifest, paths["failed"]))

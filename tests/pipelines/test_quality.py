@@ -61,7 +61,9 @@ def test_ids_repeated_across_groups_are_caught(tmp_path):
 def test_manifest_must_reconcile_and_failures_stay_rare():
     files = [{"file": "a", "read": 100, "good": 99, "failed": 0}, {"file": "b", "read": 100, "good": 89, "failed": 11}]
     problems = check_manifest({"files": files, "totals": {"read": 200, "good": 188, "failed": 11}})
-    assert problems == ["manifest: a read 100 != good 99 + failed 0", "manifest: 11 of 200 records failed, over 5%"]
+    assert problems == ["manifest: a read 100 != good 99 + failed 0", "manifest: 11 of 200 records failed, over 5% (most in b: 11, a: 0)"]
+    held = files + [{"file": "q", "read": 500, "good": 0, "failed": 500, "quarantined": True}]
+    assert check_manifest({"files": held, "totals": {}})[1:] == ["manifest: 11 of 200 records failed, over 5% (most in b: 11, a: 0)"]
     small = [{"file": "c", "read": 3, "good": 2, "failed": 1}]  # too few records to judge a share
     assert check_manifest({"files": small, "totals": {"read": 3, "good": 2, "failed": 1}}) == []
 
