@@ -1,4 +1,5 @@
 import json
+import os
 from datetime import datetime, timezone
 
 import pytest
@@ -84,3 +85,24 @@ def test_values_past_the_canonical_ranges_fail_their_record_not_the_file(tmp_pat
     parsed = parse_file(con, write(tmp_path, "call_center", "calls.csv", header + rows), "call_center")
     assert [r["interaction_id"] for r in parsed.good.to_pylist()] == ["call_center:k5"]
     assert failures(parsed) == [(2, "out_of_range"), (3, "out_of_range"), (4, "invalid_type"), (5, "out_of_range")]
+
+
+HOSTILE = 'x" || (select string_agg(content, \'\') from read_text(\'/etc/hostname\')) || "y'
+
+
+@pytest.mark.parametrize("folder", ["call_center", "ivr", "survey", "internal_survey"])
+def test_a_hostile_header_reaches_no_adapter_as_sql(tmp_path, con, folder):
+    """Every CSV adapter gets its own columns plus a header written to break out of an identifier."""
+    from transforms.sources import ADAPTERS
+    from transforms.sources.google_forms import COLUMNS
+
+    adapter = next(a for a in ADAPTERS[folder] if a.framing == "csv")
+    names = list(COLUMNS if folder == "internal_survey" else adapter.required_columns or ("ResponseId", "RecordedDate"))
+    header = ",".join('"' + n.replace('"', '""') + '"' for n in names + [HOSTILE])
+    row = ",".join("1" for _ in names) + ",payload"
+    parsed = parse_file(con, write(tmp_path, folder, "export.csv", header + "\n" + row + "\n"), folder)
+    kinds = set(parsed.failed["error_type"].to_pylist())
+    assert "internal_error" not in kinds and parsed.read == 1
+    text = str(parsed.good.to_pylist() + parsed.failed.to_pylist())
+    secret = open("/etc/hostname").read().strip() if os.path.exists("/etc/hostname") else ""
+    assert not secret or secret not in text
