@@ -187,8 +187,12 @@ def hash_personal_ids(con: duckdb.DuckDBPyConnection, mapped: pa.Table) -> pa.Ta
             continue
         column = mapped[name].combine_chunks()
         values = pc.list_flatten(column) if name == "linked_refs" else column
-        hits = pc.fill_null(pc.match_substring_regex(values, PERSONAL_ID), False)
-        if not pc.any(hits).as_py():
+        if values.null_count == len(values):
+            continue
+        maybe = pc.or_(pc.match_substring(values, "@"), pc.match_substring(values, ":+"))  # literal scans, fast
+        if not pc.any(pc.fill_null(maybe, False)).as_py():
+            continue
+        if not pc.any(pc.fill_null(pc.match_substring_regex(values, PERSONAL_ID), False)).as_py():
             continue
         con.register("ids", pa.table({"v": values}))
         try:

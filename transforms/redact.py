@@ -81,13 +81,18 @@ class PiiKind:
     token: str
     pattern: str                                  # RE2 and Python `re` alike
     check: Callable[[str], bool] | None = None    # a checksum; None: every match is PII
+    cut_back: bool = False                        # a match may run into the next word: try its heads too
 
 
 # Applied in this order: a card or an IBAN is replaced before the phone pattern could take its digits.
 KINDS = (
     PiiKind("EMAIL", r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
-    PiiKind("IBAN", r"(?i)\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", is_iban),
-    PiiKind("CARD", r"\b[0-9](?:[ .-]?[0-9]){12,18}\b", is_card),
+    # Upper case as banks print them, or in any case when written in groups: a compact lower-case run
+    # cannot be told from a hex id (a hash, a session), which is far more common in exports.
+    PiiKind("IBAN", r"\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b"
+                    r"|(?i:\b[A-Z]{2}[0-9]{2}(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?\b)", is_iban, cut_back=True),
+    # Dots only between groups of four, as people write a card: a float such as 1772366400.123 is not one.
+    PiiKind("CARD", r"\b[0-9](?:[ -]?[0-9]){12,18}\b|\b[0-9]{4}\.[0-9]{4}\.[0-9]{4}\.[0-9]{1,7}\b", is_card),
     PiiKind("NATIONAL_ID", r"\b[0-9]{3}[ -][0-9]{2}[ -][0-9]{4}\b"
                            r"|(?i:\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]\b)", is_national_id),
     PiiKind("PHONE", r"\+[0-9]{1,3}[ .-]?\(?[0-9]{1,4}\)?(?:[ .-]?[0-9]{2,4}){2,4}\b"
@@ -123,7 +128,8 @@ def _replace_checked(values: pa.Array, kind: PiiKind) -> tuple[pa.Array, int]:
         please" matches up to "… 1332 plea", whose head is the IBAN."""
         nonlocal replaced
         text = match.group()
-        for end in [len(text)] + [i for i in range(len(text) - 1, 0, -1) if text[i] == " "]:
+        ends = [len(text)] + ([i for i in range(len(text) - 1, 0, -1) if text[i] == " "] if kind.cut_back else [])
+        for end in ends:
             if kind.check(text[:end]) and not (end == len(text) and _json_number(match)):
                 replaced += 1
                 return f"<{kind.token}>" + text[end:]

@@ -65,7 +65,7 @@ def validate(table: pa.Table, now: datetime | None = None) -> pa.Table:
                            lambda column=column, values=values, low=low, high=high: pc.binary_join_element_wise(
                                f"{column} ", pc.cast(values, pa.string()), f" is outside {low}-{high}", "")))
     for column, high in MAXIMA.items():
-        if column in table.column_names:
+        if column in table.column_names and table[column].null_count < table.num_rows:
             values = table[column]
             checks.append((pc.greater(values, high), "out_of_range",
                            lambda column=column, values=values, high=high: pc.binary_join_element_wise(
