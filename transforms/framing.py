@@ -179,11 +179,11 @@ def detect_layout(path: str) -> Layout:
         if not first:
             return Layout("empty", compressed, encoding)
         if first[0] in "{[":
-            return Layout(_json_kind(first, stream if encoding == "utf-8" else None, len(head) < SNIFF_BYTES), compressed, encoding)
+            return Layout(_json_kind(first, len(head) < SNIFF_BYTES), compressed, encoding)
         return _csv_layout(text, compressed, encoding)
 
 
-def _json_kind(text: str, stream: BinaryIO | None, whole: bool) -> str:
+def _json_kind(text: str, whole: bool) -> str:
     """JSON Lines when the first non-blank line is a complete JSON object or array of its own."""
     if text[0] == "[":
         line = text.split("\n", 1)[0].strip()

@@ -67,11 +67,6 @@ def is_compressed(path: str) -> bool:
     return CompressionTypes.detect_compression_type(path) != CompressionTypes.UNCOMPRESSED
 
 
-def open_raw(path: str) -> BinaryIO:
-    """Open a file through Beam's FileSystems (local, gs://, s3://, ...), decompressing by suffix."""
-    return FileSystems.open(path, compression_type=CompressionTypes.AUTO)
-
-
 def _last_boundary(buf: bytes, quoted: bool) -> int:
     """Index just past the last record terminator in `buf`, or 0 if there is none.
 
