@@ -131,13 +131,19 @@ def test_summary_figures(world):
     assert sum(t["read"] for t in figures["touchpoints"].values()) == world["first"].manifest["totals"]["read"]
 
 
-def test_a_failing_gate_leaves_the_published_run_untouched(world, tmp_path):
+def copy_of_raw(world, tmp_path) -> Path:
+    """The world's raw files in a folder of the test's own, to add files to."""
     raw = tmp_path / "raw"
     for path in world["raw"].rglob("*"):
         if path.is_file():
             target = raw / path.relative_to(world["raw"])
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(path.read_bytes())
+    return raw
+
+
+def test_a_failing_gate_leaves_the_published_run_untouched(world, tmp_path):
+    raw = copy_of_raw(world, tmp_path)
     # Failures spread over many small files (4 each, too few to quarantine one) push the run over 5%.
     read = world["first"].manifest["totals"]["read"]
     for i in range(math.ceil(0.06 * read / 4)):
@@ -150,12 +156,7 @@ def test_a_failing_gate_leaves_the_published_run_untouched(world, tmp_path):
 
 
 def test_a_file_that_mostly_fails_is_quarantined_and_the_rest_publishes(world, tmp_path):
-    raw = tmp_path / "raw"
-    for path in world["raw"].rglob("*"):
-        if path.is_file():
-            target = raw / path.relative_to(world["raw"])
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(path.read_bytes())
+    raw = copy_of_raw(world, tmp_path)
     good = '{"messageId":"q-%d","type":"page","anonymousId":"a-q","timestamp":"2026-03-01T10:00:00Z"}\n'
     (raw / "web" / "export-broken.jsonl").write_text("".join(good % i for i in range(3)) + "not json\n" * 200)
     result = run(["--input", str(raw), "--output", str(tmp_path / "lake"), "--run_id", "held"])
