@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 from contextlib import contextmanager
@@ -495,7 +496,12 @@ def query(sql: str, warehouse: str) -> None:
     path = _paths(warehouse)["duckdb"]
     if not path.exists():
         raise CxError(f"{path}: no warehouse yet; run `cx run` first")
-    con = duckdb.connect(str(path), read_only=True)
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:  # another process writes the file (dbt, a BI tool in write mode)
+        holder = re.search(r"PID (\d+)", str(exc))
+        raise CxError(f"{path}: another process{f' (pid {holder.group(1)})' if holder else ''} holds the file; "
+                      "try again when it has finished") from None
     try:
         print(con.sql(sql))
     except duckdb.Error as exc:

@@ -212,3 +212,20 @@ def test_ingest_json_result_for_orchestrators(capsys, tmp_path):
     assert {k: result["totals"][k] for k in ("read", "good", "failed")} == {"read": 2, "good": 1, "failed": 1}
     assert result["skipped_paths"] == [{"path": str(tmp_path / "raw" / "notes.txt"),
                                         "reason": "file at the input root, outside any touchpoint folder"}]
+
+
+def test_query_while_another_process_holds_the_file_is_one_line(capsys, tmp_path):
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+                               "c.execute('create table t as select 1'); print('ready', flush=True); sys.stdin.read()",
+                               str(tmp_path / "cx.duckdb")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"  # the other process holds the file now
+        assert main(["query", "select 1", "--warehouse", str(tmp_path)]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"another process (pid {holder.pid}) holds the file" in err
+    finally:
+        holder.stdin.close()
+        holder.wait()
