@@ -117,27 +117,17 @@ def open_bytes(path: str) -> BinaryIO:
     return raw
 
 
-class Gunzip(io.RawIOBase):
-    """gzip bytes in, plain bytes out, in bounded pieces: every member of a multi-member file, and what a
-    file cut short still holds (its last, partial record then fails on its own)."""
+class _Converted(io.RawIOBase):
+    """A read-only stream that converts another piece by piece: `_fill` adds to `_out`, or sets `_done`."""
 
-    def __init__(self, raw: BinaryIO, piece: int = 1 << 20):
-        self._raw, self._piece = raw, piece
-        self._inflate, self._input, self._out, self._done = zlib.decompressobj(31), b"", b"", False
+    def __init__(self, raw: BinaryIO):
+        self._raw, self._out, self._done = raw, b"", False
 
     def readable(self) -> bool:
         return True
 
     def _fill(self) -> None:
-        data = self._inflate.unconsumed_tail or self._input or self._raw.read(1 << 16)
-        self._input = b""
-        if not data:
-            self._done = True
-            return
-        self._out += self._inflate.decompress(data, self._piece)
-        if self._inflate.eof:
-            self._input = self._inflate.unused_data
-            self._inflate = zlib.decompressobj(31)
+        raise NotImplementedError
 
     def read(self, size: int = -1) -> bytes:
         while not self._done and (size < 0 or len(self._out) < size):
@@ -151,6 +141,41 @@ class Gunzip(io.RawIOBase):
     def close(self) -> None:
         self._raw.close()
         super().close()
+
+
+class Gunzip(_Converted):
+    """gzip bytes in, plain bytes out, in bounded pieces: every member of a multi-member file, and what a
+    file cut short still holds (its last, partial record then fails on its own)."""
+
+    def __init__(self, raw: BinaryIO, piece: int = 1 << 20):
+        super().__init__(raw)
+        self._piece, self._inflate, self._input = piece, zlib.decompressobj(31), b""
+
+    def _fill(self) -> None:
+        data = self._inflate.unconsumed_tail or self._input or self._raw.read(1 << 16)
+        self._input = b""
+        if not data:
+            self._done = True
+            return
+        self._out += self._inflate.decompress(data, self._piece)
+        if self._inflate.eof:
+            self._input = self._inflate.unused_data
+            self._inflate = zlib.decompressobj(31)
+
+
+class Recoded(_Converted):
+    """UTF-16 bytes in, UTF-8 bytes out, block by block."""
+
+    def __init__(self, raw: BinaryIO, encoding: str):
+        import codecs
+
+        super().__init__(raw)
+        self._decoder = codecs.getincrementaldecoder(encoding)("replace")
+
+    def _fill(self) -> None:
+        data = self._raw.read(1 << 20)
+        self._out += self._decoder.decode(data, final=not data).encode("utf-8")
+        self._done = not data
 
 
 def open_text_bytes(path: str, layout: Layout) -> BinaryIO:
@@ -267,34 +292,6 @@ class Prefixed(io.RawIOBase):
                 self._prefix[:size], self._prefix[size:])
             return data
         return self._stream.read(size)
-
-    def close(self) -> None:
-        self._stream.close()
-        super().close()
-
-
-class Recoded(io.RawIOBase):
-    """UTF-16 bytes in, UTF-8 bytes out, block by block."""
-
-    def __init__(self, stream: BinaryIO, encoding: str):
-        import codecs
-
-        self._stream, self._decoder, self._pending = stream, codecs.getincrementaldecoder(encoding)("replace"), b""
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._pending) < size:
-            data = self._stream.read(1 << 20 if size < 0 else max(size, 1 << 16))
-            self._pending += self._decoder.decode(data, final=not data).encode("utf-8")
-            if not data:
-                break
-        if size < 0:
-            out, self._pending = self._pending, b""
-        else:
-            out, self._pending = self._pending[:size], self._pending[size:]
-        return out
 
     def close(self) -> None:
         self._stream.close()
