@@ -327,7 +327,7 @@ def replay(input_dir: str, touchpoint: str | None, error_type: str | None, dry_r
     paths = _paths(warehouse)
     if not (paths["lake"] / "current").exists():
         raise CxError(f"{paths['lake']}/current: nothing published yet; run `cx run` first")
-    files = failed_files(paths["lake"] / "current", touchpoint, error_type)
+    files = failed_files(paths["lake"] / "current", input_dir, touchpoint, error_type)
     if not files:
         console.print("no failed records match; nothing to replay")
         return

@@ -18,7 +18,6 @@ so late events join the days they belong to.
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import json
 import os
 import posixpath
@@ -30,27 +29,19 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.dedup import drop_losers
+from transforms.framing import file_digest
 from transforms.identity import LINK_SCHEMA, IdentityConfig, stitch
+from transforms.redact import lineage_name
 from transforms.schema import INTERACTION_SCHEMA, conform
+from transforms.sources.base import quote_text
 from transforms.write import write_parquet
 
 REGISTRY = "files.json"
 LINKS = "links.parquet"
 KEYS_DIR = "keys"
-
-
-def fingerprint(path: str) -> tuple[int, str]:
-    """(size, sha256) of a file's bytes as stored (compressed files are not unpacked)."""
-    digest, size = hashlib.sha256(), 0
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-        while block := handle.read(4 * 1024 * 1024):
-            digest.update(block)
-            size += len(block)
-    return size, digest.hexdigest()
 
 
 def load_registry(run_dir: str | None) -> dict[str, dict]:
@@ -68,6 +59,11 @@ class Plan:
     fingerprints: dict[str, tuple[int, str]]          # of every input file
     removed: set[str] = field(default_factory=set)    # published files whose records go (changed, reprocessed, gone)
     unchanged: list[str] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # path -> lineage name
+
+    @property
+    def read_names(self) -> set[str]:
+        return {self.names.get(path, path) for path in self.read}
 
     @property
     def nothing_new(self) -> bool:
@@ -75,29 +71,32 @@ class Plan:
 
 
 def plan_run(files: list[str], registry: dict[str, dict], input_root: str, reprocess: tuple[str, ...] = (),
-             reprocess_files: set[str] = frozenset(), full: bool = False) -> Plan:
+             reprocess_files: set[str] = frozenset(), full: bool = False, salt: str | None = None) -> Plan:
     """Decide which files to read: new or changed ones, those matching a --reprocess glob (relative to
-    the input root, or absolute) or listed in `reprocess_files`, or every file with `full`."""
-    prints = {path: fingerprint(path) for path in files}
+    the input root, or absolute) or whose lineage name is in `reprocess_files`, or every file with `full`.
+
+    The registry, `removed` and `fingerprints` speak of files by their lineage name; `read` by path."""
+    names = {path: lineage_name(path, salt) for path in files}
+    prints = {names[path]: file_digest(path) for path in files}
     if full or not registry:
-        return Plan(list(files), prints, set(registry))
+        return Plan(list(files), prints, set(registry), names=names)
     root = input_root.rstrip("/") + "/"
 
     def forced(path: str) -> bool:
         relative = path[len(root):] if path.startswith(root) else path
-        return path in reprocess_files or any(fnmatch.fnmatch(relative, g) or fnmatch.fnmatch(path, g) for g in reprocess)
+        return names[path] in reprocess_files or any(fnmatch.fnmatch(relative, g) or fnmatch.fnmatch(path, g) for g in reprocess)
 
-    plan = Plan([], prints)
+    plan = Plan([], prints, names=names)
     for path in files:
-        known = registry.get(path)
-        same = known is not None and (known["size"], known["sha256"]) == prints[path]
+        known = registry.get(names[path])
+        same = known is not None and (known["size"], known["sha256"]) == prints[names[path]]
         if same and not forced(path):
             plan.unchanged.append(path)
             continue
         plan.read.append(path)
         if known is not None:
-            plan.removed.add(path)
-    plan.removed |= {path for path in registry if path not in prints and path.startswith(root)}
+            plan.removed.add(names[path])
+    plan.removed |= {name for name in registry if name not in prints and name.startswith(root)}
     return plan
 
 
@@ -106,15 +105,17 @@ def files_on_days(run_dir: str, first_day: str | None, last_day: str | None) -> 
     glob = posixpath.join(run_dir, "interactions", "**", "*.parquet")
     if not FileSystems.match([glob])[0].metadata_list:
         return set()
-    conditions = ["true"]
+    conditions, params = ["true"], [glob]
     if first_day:
-        conditions.append(f"occurred_at >= '{first_day}'::date")
+        conditions.append("occurred_at >= ?::date")
+        params.append(first_day)
     if last_day:
-        conditions.append(f"occurred_at < '{last_day}'::date + 1")
+        conditions.append("occurred_at < ?::date + 1")
+        params.append(last_day)
     con = duckdb.connect(config={"memory_limit": "512MB"})
     con.execute("set timezone = 'UTC'")
-    rows = con.execute(f"select distinct source_file from read_parquet('{glob}', hive_partitioning = false) "
-                       f"where {' and '.join(conditions)}").fetchall()
+    rows = con.execute(f"select distinct source_file from read_parquet(?, hive_partitioning = false) "
+                       f"where {' and '.join(conditions)}", params).fetchall()
     return {row[0] for row in rows}
 
 
@@ -147,10 +148,10 @@ def stage_published_keys(run_dir: str | None, removed: set[str], buckets: int, s
     con.execute(f"""
         copy (
             select interaction_id, record_version, source_file, source_line, {item}, true as published,
-                   (hash(interaction_id) % {buckets})::integer as bucket
-            from read_parquet('{glob}') k
+                   (hash(interaction_id) % {int(buckets)})::integer as bucket
+            from read_parquet(?) k
             where not exists (select 1 from removed r where r.source_file = k.source_file)
-        ) to '{target}' (format parquet, partition_by (bucket), overwrite_or_ignore)""")
+        ) to {quote_text(target)} (format parquet, partition_by (bucket), overwrite_or_ignore)""", [glob])
     staged = FileSystems.match([posixpath.join(target, "bucket=*", "*.parquet")])[0].metadata_list
     return sorted((int(posixpath.basename(posixpath.dirname(m.path)).split("=")[1]), m.path) for m in staged)
 
@@ -213,10 +214,15 @@ def carry_forward(previous: Path, run_dir: Path, superseded: pa.Table, removed: 
 
 
 def write_registry(run_dir: str, previous: dict[str, dict], plan: Plan, manifest: dict, run_id: str) -> dict:
-    """The lake's registry after this run: carried entries, less removed files, plus the files read now."""
-    files = {path: entry for path, entry in previous.items() if path not in plan.removed and path not in plan.read}
+    """The lake's registry after this run: carried entries, less removed files, plus the files read now.
+
+    A file read now is registered with the fingerprint of the bytes the run read (from the manifest),
+    not of the bytes listed before the run: a file rewritten during the read has none, and is read again."""
+    files = {name: entry for name, entry in previous.items() if name not in plan.removed and name not in plan.read_names}
     for entry in manifest["files"]:
         size, sha = plan.fingerprints.get(entry["file"], (None, None))
+        if "sha256" in entry and entry["size"] is not None:
+            size, sha = entry["size"], entry["sha256"]
         files[entry["file"]] = {"size": size, "sha256": sha, "run_id": run_id,
                                 **{k: entry[k] for k in ("read", "good", "failed", "duplicates")}}
     registry = {"run_id": run_id, "files": dict(sorted(files.items()))}

@@ -59,7 +59,7 @@ from transforms.identity import (
     resolve_links,
 )
 from transforms.read import COUNT_FIELDS, ReadTouchpoints, SumCounts, estimated_raw_bytes, list_input, touchpoint_of
-from transforms.redact import PII_TYPES, SALT_ENV, pii_salt
+from transforms.redact import PII_TYPES, SALT_ENV, lineage_name, pii_salt
 from transforms.schema import FAILED_SCHEMA
 from transforms.sources import AdapterConfigError, load_adapters
 from transforms.steps import (
@@ -110,24 +110,32 @@ def new_run_id(now: datetime) -> str:
     return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
-def write_manifest(rows, path: str, run_id: str, input_root: str, started_at: str, demo_salt: bool) -> None:
+def write_manifest(rows, path: str, run_id: str, input_root: str, started_at: str, demo_salt: bool,
+                   prints=(), changed=()) -> None:
     """Per-file counts -> manifest.json; good includes duplicates, written = good - duplicates; skipped
     counts protocol messages that carry no record (Airbyte STATE, LOG), which are not records read.
 
     `redacted` counts the PII values replaced in each file, per type; `pii_salt` says whether
-    identifiers were hashed with the demo salt (no CX_PII_SALT set) or the operator's."""
+    identifiers were hashed with the demo salt (no CX_PII_SALT set) or the operator's. `size` and
+    `sha256` are of the bytes the run read (`prints`); a file that changed while it was read
+    (`changed`) has no sha256, so the next run reads it again."""
+    read_prints, changed = dict(prints), set(changed)
     files = []
     for source_file, values in sorted(rows):
         named = dict(zip(COUNT_FIELDS, values))
+        size, sha = read_prints.get(source_file, (None, None))
         files.append({"file": source_file, "touchpoint": touchpoint_of(source_file, input_root),
                       "read": named["read"], "good": named["good"], "failed": named["failed"],
                       "duplicates": named["duplicates"], "written": named["good"] - named["duplicates"],
                       "skipped": named["skipped"],
-                      "redacted": {t: named[f"redacted_{t.lower()}"] for t in PII_TYPES}})
+                      "redacted": {t: named[f"redacted_{t.lower()}"] for t in PII_TYPES},
+                      "size": size, "sha256": None if source_file in changed else sha,
+                      "changed_during_read": source_file in changed})
     totals = {k: sum(f[k] for f in files) for k in ("read", "good", "failed", "duplicates", "written", "skipped")}
     redacted = {t: sum(f["redacted"][t] for f in files) for t in PII_TYPES}
     manifest = {"run_id": run_id, "started_at": started_at, "input": input_root, "files": files, "totals": totals,
                 "redacted": redacted, "pii_salt": "demo" if demo_salt else SALT_ENV,
+                "changed_during_read": sorted(changed),
                 "reconciled": all(f["read"] == f["good"] + f["failed"] for f in files)}
     with FileSystems.create(path) as handle:
         handle.write(json.dumps(manifest, indent=2).encode())
@@ -201,7 +209,8 @@ def build(pipeline: beam.Pipeline, files: list[str], options: IngestOptions, ada
         | "FlattenCounts" >> beam.Flatten()
         | "SumPerFile" >> beam.CombinePerKey(SumCounts())
         | "CollectCounts" >> beam.combiners.ToList()
-        | "WriteManifest" >> beam.Map(write_manifest, paths["manifest"], run_id, options.input, started.isoformat(), demo_salt)
+        | "WriteManifest" >> beam.Map(write_manifest, paths["manifest"], run_id, options.input, started.isoformat(), demo_salt,
+                                      beam.pvalue.AsList(parsed["prints"]), beam.pvalue.AsList(parsed["changed"]))
     )
 
 
@@ -298,11 +307,11 @@ def complete_run(paths: dict[str, str], run_id: str, plan: Plan, previous: Path 
         manifest = json.loads(handle.read())
     with FileSystems.open(paths["identity_report"]) as handle:
         manifest["identity"] = json.loads(handle.read())
-    manifest["skipped_paths"] = [{"path": path, "reason": reason} for path, reason in skipped]
+    manifest["skipped_paths"] = [{"path": lineage_name(path), "reason": reason} for path, reason in skipped]
     manifest["incremental"] = {
         "previous_run": previous.name if previous else None, "files_read": len(plan.read),
-        "files_unchanged": len(plan.unchanged), "files_removed": sorted(plan.removed - set(plan.read)),
-        "files_replaced": sorted(plan.removed & set(plan.read)), "superseded": superseded.num_rows,
+        "files_unchanged": len(plan.unchanged), "files_removed": sorted(plan.removed - plan.read_names),
+        "files_replaced": sorted(plan.removed & plan.read_names), "superseded": superseded.num_rows,
         "parquet_linked": carry.linked, "parquet_rewritten": carry.rewritten,
         "rows_dropped": carry.rows_dropped, "rows_restitched": carry.rows_restitched,
     }
@@ -338,7 +347,8 @@ def run(argv: list[str] | None = None) -> IngestResult:
     if previous_dir and (options.reprocess_from or options.reprocess_to):
         days = files_on_days(previous_dir, options.reprocess_from, options.reprocess_to)
     registry = load_registry(previous_dir)
-    plan = plan_run([path for path, _ in files], registry, options.input, tuple(options.reprocess or ()), days, options.full)
+    plan = plan_run([path for path, _ in files], registry, options.input, tuple(options.reprocess or ()), days, options.full,
+                    pii_salt()[0])
     if plan.nothing_new:
         with FileSystems.open(posixpath.join(previous_dir, "manifest.json")) as handle:
             manifest = json.loads(handle.read())

@@ -81,8 +81,7 @@ def _repeated_ids(files: list[str]) -> int:
     import duckdb
 
     con = duckdb.connect(config={"memory_limit": "512MB"})
-    listed = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
-    return con.execute(f"select count(*) - count(distinct interaction_id) from read_parquet({listed})").fetchone()[0]
+    return con.execute("select count(*) - count(distinct interaction_id) from read_parquet(?)", [list(files)]).fetchone()[0]
 
 
 def check_manifest(manifest: dict, max_failed_share: float = MAX_FAILED_SHARE) -> list[str]:

@@ -69,7 +69,8 @@ def unseen_runs(duckdb_path: Path, lake_current: Path) -> list[str] | None:
         return None
     with duckdb.connect() as con:
         lake = {row[0] for row in con.execute(
-            f"select distinct run_id from read_parquet('{lake_current}/interactions/**/*.parquet', hive_partitioning = false)").fetchall()}
+            "select distinct run_id from read_parquet(?, hive_partitioning = false)",
+            [f"{lake_current}/interactions/**/*.parquet"]).fetchall()}
     return sorted(lake - seen)
 
 

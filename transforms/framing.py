@@ -18,6 +18,7 @@ it starts on and the entity name its envelope gave it (`stream`).
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -99,8 +100,62 @@ class Layout:
         return ", ".join(parts)
 
 
-def open_bytes(path: str) -> BinaryIO:
-    """Open a file through Beam's FileSystems (local, gs://, s3://), gunzipping when its bytes say gzip.
+class ReadDigest:
+    """SHA-256 and size of a file's bytes as they are read: what a run records is what it parsed."""
+
+    def __init__(self):
+        self._sha, self.size, self._source = hashlib.sha256(), 0, None
+
+    def update(self, data: bytes) -> None:
+        self._sha.update(data)
+        self.size += len(data)
+
+    def hexdigest(self) -> str:
+        return self._sha.hexdigest()
+
+    def finish(self) -> str:
+        """Hash what the reader left unread (a reader may stop at the end of its last record); the digest."""
+        if self._source is not None and not self._source.closed:
+            while self._source.read(1 << 20):
+                pass
+        return self.hexdigest()
+
+
+class Digesting(io.RawIOBase):
+    """Passes reads through and feeds every byte, in order, to a ReadDigest."""
+
+    def __init__(self, stream: BinaryIO, digest: ReadDigest):
+        self._stream, self._digest = stream, digest
+        digest._source = self
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._digest.update(data)
+        return data
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
+
+
+def file_digest(path: str) -> tuple[int, str]:
+    """(size, sha256) of a file's bytes as stored (compressed files are not unpacked)."""
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
+    digest = ReadDigest()
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        while block := handle.read(4 * 1024 * 1024):
+            digest.update(block)
+    return digest.size, digest.hexdigest()
+
+
+def open_bytes(path: str, digest: ReadDigest | None = None) -> BinaryIO:
+    """Open a file through Beam's FileSystems (local, gs://, s3://), gunzipping when its bytes say gzip;
+    with `digest`, every byte read from the file (before unpacking) is hashed into it.
 
     A file named .gz whose bytes are not gzip is unreadable (OSError): the name and the bytes disagree."""
     from apache_beam.io.filesystem import CompressionTypes
@@ -109,6 +164,8 @@ def open_bytes(path: str) -> BinaryIO:
     raw = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
     magic = raw.read(2)
     raw.seek(0)
+    if digest is not None:
+        raw = Digesting(raw, digest)
     if magic == GZIP_MAGIC:
         return Gunzip(raw)
     if path.lower().endswith((".gz", ".gzip")):
@@ -178,9 +235,9 @@ class Recoded(_Converted):
         self._done = not data
 
 
-def open_text_bytes(path: str, layout: Layout) -> BinaryIO:
-    """The file's bytes as UTF-8, whatever its encoding, with no byte-order mark."""
-    stream = open_bytes(path)
+def open_text_bytes(path: str, layout: Layout, digest: ReadDigest | None = None) -> BinaryIO:
+    """The file's bytes as UTF-8, whatever its encoding, with no byte-order mark (hashed into `digest`)."""
+    stream = open_bytes(path, digest)
     if layout.encoding == "utf-8":
         head = stream.read(len(BOM))
         return Prefixed(b"" if head == BOM else head, stream)

@@ -10,8 +10,9 @@ group. Every framed record keeps the line it started on, so failures can name it
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import BinaryIO, Iterator
 
 import numpy as np
@@ -24,10 +25,13 @@ from transforms.framing import (
     BOM,
     FRAME_SCHEMA,
     SIDELOAD_SCHEMA,
+    Digesting,
     Framed,
     Layout,
     Prefixed,
+    ReadDigest,
     detect_layout,
+    file_digest,
     frame_json_values,
     frame_parquet,
     open_text_bytes,
@@ -53,6 +57,7 @@ class ChunkSpec:
     first_line: int
     layout: Layout = Layout("jsonl")
     last: bool = True  # the file's last chunk
+    digest: str | None = None  # sha256 of the chunk's bytes (the whole file's when streamed) as planned
 
     @property
     def chunk_id(self) -> str:
@@ -173,11 +178,24 @@ def _skip_header(stream: BinaryIO, header_rows: int) -> tuple[int, int, bytes]:
     return pos, head.count(b"\n", 0, pos), head[pos:]
 
 
+@dataclass(frozen=True)
+class FilePlan:
+    """A file's chunks and the (size, sha256) of the bytes the planner read: the file as this run saw it."""
+
+    specs: list[ChunkSpec]
+    size: int
+    sha256: str
+
+
 def plan_chunks(path: str, touchpoint: str, chunk_bytes: int = DEFAULT_CHUNK_BYTES, layout: Layout | None = None) -> list[ChunkSpec]:
     """Split one file into chunks that can be read on their own, framed as its bytes say."""
+    return plan_file(path, touchpoint, chunk_bytes, layout).specs
+
+
+def plan_file(path: str, touchpoint: str, chunk_bytes: int = DEFAULT_CHUNK_BYTES, layout: Layout | None = None) -> FilePlan:
+    """Split one file into chunks, each with the digest of its bytes, so a reader can tell whether the
+    file changed between planning and reading."""
     layout = layout or detect_layout(path)
-    if layout.kind == "empty":
-        return []
     if layout.kind == "parquet":
         import pyarrow.parquet as pq
 
@@ -187,51 +205,76 @@ def plan_chunks(path: str, touchpoint: str, chunk_bytes: int = DEFAULT_CHUNK_BYT
         for group in range(metadata.num_row_groups):
             specs.append(ChunkSpec(path, touchpoint, group, group, group, line, layout, group == metadata.num_row_groups - 1))
             line += metadata.row_group(group).num_rows
-        return specs
+        return FilePlan(specs, *file_digest(path))
     if not layout.splittable:
-        return [ChunkSpec(path, touchpoint, 0, 0, -1, 1, layout)]
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as stream:
-        bom = len(BOM) if stream.read(len(BOM)) == BOM else 0
-        stream.seek(bom)
+        size, sha = file_digest(path)
+        specs = [] if layout.kind == "empty" else [ChunkSpec(path, touchpoint, 0, 0, -1, 1, layout, digest=sha)]
+        return FilePlan(specs, size, sha)
+    digest = ReadDigest()
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        stream = Digesting(handle, digest)
+        head = stream.read(len(BOM))
+        bom = len(BOM) if head == BOM else 0
+        stream = Prefixed(head[bom:], stream)  # (a wrapper closes what it wraps when collected: keep each one)
         used, lines, rest = _skip_header(stream, layout.header_rows if layout.kind == "csv" else 0)
         used += bom
+        stream = Prefixed(rest, stream)
         specs = []
-        for offset, before, _, consumed in iter_blocks(Prefixed(rest, stream), chunk_bytes, layout.kind == "csv"):
-            specs.append(ChunkSpec(path, touchpoint, len(specs), used + offset, used + offset + consumed,
-                                   lines + before + 1, layout, False))
+        for offset, before, block, consumed in iter_blocks(stream, chunk_bytes, layout.kind == "csv"):
+            start = used + offset
+            sha = hashlib.sha256(block).hexdigest() if len(block) == consumed else _range_digest(path, start, consumed)
+            specs.append(ChunkSpec(path, touchpoint, len(specs), start, start + consumed, lines + before + 1, layout, False, sha))
+        digest.finish()
     if specs:
-        specs[-1] = ChunkSpec(*[getattr(specs[-1], f) for f in ("path", "touchpoint", "index", "start", "end", "first_line", "layout")], True)
-    return specs
+        specs[-1] = replace(specs[-1], last=True)
+    return FilePlan(specs, digest.size, digest.hexdigest())
 
 
-def read_chunk(spec: ChunkSpec, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[tuple[int, bytes]]:
-    """Yield (first_line, block) of a JSON Lines or CSV chunk: one block for a byte range, several for a streamed file."""
+def _range_digest(path: str, start: int, size: int) -> str:
+    """sha256 of `size` bytes of a file from `start` (a line too long to keep in memory, read again)."""
+    digest = ReadDigest()
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        handle.seek(start)
+        stream = Digesting(_Limited(handle, size), digest)
+        while stream.read(4 * 1024 * 1024):
+            pass
+    return digest.hexdigest()
+
+
+def read_chunk(spec: ChunkSpec, chunk_bytes: int = DEFAULT_CHUNK_BYTES, digest: ReadDigest | None = None) -> Iterator[tuple[int, bytes]]:
+    """Yield (first_line, block) of a JSON Lines or CSV chunk: one block for a byte range, several for a
+    streamed file. With `digest`, the chunk's bytes as read from the file are hashed into it."""
     quoted = spec.layout.kind == "csv"
+    digest = digest or ReadDigest()
     if spec.end >= 0:
         with FileSystems.open(spec.path, compression_type=CompressionTypes.UNCOMPRESSED) as stream:
             stream.seek(spec.start)
-            for _, before, block, _ in iter_blocks(_Limited(stream, spec.end - spec.start), chunk_bytes, quoted):
+            for _, before, block, _ in iter_blocks(Digesting(_Limited(stream, spec.end - spec.start), digest), chunk_bytes, quoted):
                 yield spec.first_line + before, block
         return
-    with open_text_bytes(spec.path, spec.layout) as stream:
+    with open_text_bytes(spec.path, spec.layout, digest) as stream:
         _, lines, rest = _skip_header(stream, spec.layout.header_rows if quoted else 0)
         for _, before, block, _ in iter_blocks(Prefixed(rest, stream), chunk_bytes, quoted):
             yield lines + before + 1, block
+        digest.finish()
 
 
-def frame_chunk(spec: ChunkSpec, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[Framed]:
-    """Frame a chunk into records (FRAME_SCHEMA, plus `col_<name>` per column for CSV), piece by piece."""
+def frame_chunk(spec: ChunkSpec, chunk_bytes: int = DEFAULT_CHUNK_BYTES, digest: ReadDigest | None = None) -> Iterator[Framed]:
+    """Frame a chunk into records (FRAME_SCHEMA, plus `col_<name>` per column for CSV), piece by piece;
+    with `digest`, the bytes read are hashed into it (not for Parquet, which is read by row group)."""
     kind = spec.layout.kind
     if kind == "parquet":
         yield frame_parquet(spec.path, spec.start, spec.first_line)
     elif kind == "json":
-        with open_text_bytes(spec.path, spec.layout) as stream:
+        digest = digest or ReadDigest()
+        with open_text_bytes(spec.path, spec.layout, digest) as stream:
             yield from frame_json_values(stream, 1, chunk_bytes)
+            digest.finish()
     elif kind == "jsonl":
-        for first_line, block in read_chunk(spec, chunk_bytes):
+        for first_line, block in read_chunk(spec, chunk_bytes, digest):
             yield unwrap_lines(frame_lines(block, first_line))
     elif kind == "csv":
-        for first_line, block in read_chunk(spec, chunk_bytes):
+        for first_line, block in read_chunk(spec, chunk_bytes, digest):
             yield Framed(frame_csv(block, first_line, spec.layout.header or (), spec.layout.delimiter), SIDELOAD_SCHEMA.empty_table())
 
 

@@ -14,17 +14,19 @@ from dataclasses import dataclass
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from transforms.framing import detect_layout
+from transforms.framing import ReadDigest, detect_layout
 from transforms.identity import IdentityConfig, identity_links
-from transforms.io import DEFAULT_CHUNK_BYTES, ChunkSpec, frame_chunk, is_compressed, plan_chunks
+from transforms.io import DEFAULT_CHUNK_BYTES, ChunkSpec, frame_chunk, is_compressed, plan_file
 from transforms.parse import failed_file, parse_framed
-from transforms.redact import PII_TYPES, pii_salt
+from transforms.redact import PII_TYPES, lineage_name, pii_salt
 from transforms.sources import ADAPTERS
 from transforms.sources.base import SourceAdapter, connect
 
 FAILED = "failed"
 COUNTS = "counts"
 LINKS = "links"
+PRINTS = "prints"    # (file, (size, sha256)) of the bytes the planner read
+CHANGED = "changed"  # file: a chunk's bytes differed from the planner's, the file changed while read
 
 
 def touchpoint_of(path: str, input_root: str) -> str | None:
@@ -56,45 +58,44 @@ class PlanChunks(beam.DoFn):
     """File path -> chunks that can be read on their own, framed as the file's bytes say.
 
     'data/raw/web/events-0001.jsonl' -> ChunkSpec(path, 'web', index=0, start=0, end=8388521, first_line=1), ...
-    A file in an unknown touchpoint folder, one that cannot be opened, and one whose bytes hold no
-    record at all (blank lines) each become one failed record.
+    plus (file, (size, sha256)) of the bytes read while planning, on PRINTS. A file in an unknown
+    touchpoint folder, one that cannot be opened, and one whose bytes hold no record at all (blank
+    lines) each become one failed record. Files are named by their lineage name (see lineage_name).
     """
 
-    def __init__(self, input_root: str, adapters: dict[str, tuple[SourceAdapter, ...]], chunk_bytes: int = DEFAULT_CHUNK_BYTES):
+    def __init__(self, input_root: str, adapters: dict[str, tuple[SourceAdapter, ...]], chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+                 salt: str | None = None):
         self.input_root, self.adapters = input_root, adapters
         self.chunk_bytes = chunk_bytes
+        self.salt = salt if salt is not None else pii_salt()[0]
         self.files = Metrics.counter("ingest", "files")
 
     def process(self, path: str):
+        name = lineage_name(path, self.salt)
         touchpoint = touchpoint_of(path, self.input_root)
         adapters = self.adapters.get(touchpoint or "")
         if adapters is None:
             yield beam.pvalue.TaggedOutput(FAILED, failed_file(
-                path, touchpoint, "unknown_touchpoint",
+                name, touchpoint, "unknown_touchpoint",
                 f"no adapter for folder {touchpoint!r}; known: {', '.join(sorted(self.adapters))}"))
-            yield beam.pvalue.TaggedOutput(COUNTS, counts(path, read=1, failed=1))
+            yield beam.pvalue.TaggedOutput(COUNTS, counts(name, read=1, failed=1))
             return
         self.files.inc()
         try:
             layout = detect_layout(path)
-            specs = plan_chunks(path, touchpoint, self.chunk_bytes, layout)
+            planned = plan_file(path, touchpoint, self.chunk_bytes, layout)
         except Exception as exc:  # unreadable or corrupt file: one counted failure, never a crash
-            yield beam.pvalue.TaggedOutput(FAILED, failed_file(path, touchpoint, "unreadable_file", f"{type(exc).__name__}: {exc}"))
-            yield beam.pvalue.TaggedOutput(COUNTS, counts(path, read=1, failed=1))
+            yield beam.pvalue.TaggedOutput(FAILED, failed_file(name, touchpoint, "unreadable_file", f"{type(exc).__name__}: {exc}"))
+            yield beam.pvalue.TaggedOutput(COUNTS, counts(name, read=1, failed=1))
             return
-        if not specs:
-            if layout.kind == "empty" and _has_bytes(path):
-                yield beam.pvalue.TaggedOutput(FAILED, failed_file(path, touchpoint, "no_records", "file holds only white space"))
-                yield beam.pvalue.TaggedOutput(COUNTS, counts(path, read=1, failed=1))
+        yield beam.pvalue.TaggedOutput(PRINTS, (name, (planned.size, planned.sha256)))
+        if not planned.specs:
+            if layout.kind == "empty" and planned.size > 0:
+                yield beam.pvalue.TaggedOutput(FAILED, failed_file(name, touchpoint, "no_records", "file holds only white space"))
+                yield beam.pvalue.TaggedOutput(COUNTS, counts(name, read=1, failed=1))
             else:
-                yield beam.pvalue.TaggedOutput(COUNTS, counts(path))
-        yield from specs
-
-
-def _has_bytes(path: str) -> bool:
-    from apache_beam.io.filesystems import FileSystems
-
-    return FileSystems.match([path])[0].metadata_list[0].size_in_bytes > 0
+                yield beam.pvalue.TaggedOutput(COUNTS, counts(name))
+        yield from planned.specs
 
 
 class ParseChunk(beam.DoFn):
@@ -119,15 +120,17 @@ class ParseChunk(beam.DoFn):
 
     def process(self, spec: ChunkSpec):
         adapters = self.adapters[spec.touchpoint]
+        name = lineage_name(spec.path, self.salt)
         read = good = failed = skipped = 0
         redacted = dict.fromkeys(PII_TYPES, 0)
         line = spec.first_line
+        digest = ReadDigest()
         try:
-            for framed in frame_chunk(spec, self.chunk_bytes):
+            for framed in frame_chunk(spec, self.chunk_bytes, digest):
                 skipped += framed.skipped
                 if framed.records.num_rows:
                     line = framed.records["source_line"][0].as_py()
-                parsed = parse_framed(self.con, adapters, spec.touchpoint, framed, spec.path, spec.layout)
+                parsed = parse_framed(self.con, adapters, spec.touchpoint, framed, name, spec.layout)
                 read += parsed.read
                 good += parsed.good.num_rows
                 failed += parsed.failed.num_rows
@@ -142,18 +145,20 @@ class ParseChunk(beam.DoFn):
                     yield beam.pvalue.TaggedOutput(FAILED, parsed.failed)
             if read == 0 and skipped == 0 and spec.index == 0 and spec.last:
                 yield beam.pvalue.TaggedOutput(FAILED, failed_file(
-                    spec.path, spec.touchpoint, "no_records", f"file has bytes but no records ({spec.layout.describe()})"))
+                    name, spec.touchpoint, "no_records", f"file has bytes but no records ({spec.layout.describe()})"))
                 read, failed = 1, 1
+            if spec.digest is not None and digest.hexdigest() != spec.digest:
+                yield beam.pvalue.TaggedOutput(CHANGED, name)
         except Exception as exc:
             # A corrupt .gz or a vanished file: what was read stands, the rest is one failure. Anything
             # else is a fault of ours, recorded as internal_error so the quality gate refuses the run.
             kind = "unreadable_file" if isinstance(exc, (OSError, EOFError, zlib.error)) else "internal_error"
-            yield beam.pvalue.TaggedOutput(FAILED, failed_file(spec.path, spec.touchpoint, kind, f"{type(exc).__name__}: {exc}", line))
+            yield beam.pvalue.TaggedOutput(FAILED, failed_file(name, spec.touchpoint, kind, f"{type(exc).__name__}: {exc}", line))
             read += 1
             failed += 1
         self.good_records.inc(good)
         self.failed_records.inc(failed)
-        yield beam.pvalue.TaggedOutput(COUNTS, counts(spec.path, read, good, failed, skipped=skipped, redacted=redacted))
+        yield beam.pvalue.TaggedOutput(COUNTS, counts(name, read, good, failed, skipped=skipped, redacted=redacted))
 
 
 class SumCounts(beam.CombineFn):
@@ -178,18 +183,20 @@ class SumCounts(beam.CombineFn):
 @beam.ptransform_fn
 def ReadTouchpoints(pipeline_or_files, input_root: str, chunk_bytes: int = DEFAULT_CHUNK_BYTES, salt: str | None = None,
                     adapters: dict[str, tuple[SourceAdapter, ...]] | None = None, identity: IdentityConfig | None = None):
-    """Paths -> {'good', 'failed', 'counts', 'links'} PCollections; `adapters` (folder -> its adapters)
-    default to data/config/touchpoints.yml."""
+    """Paths -> {'good', 'failed', 'counts', 'links', 'prints', 'changed'} PCollections; `adapters`
+    (folder -> its adapters) default to data/config/touchpoints.yml."""
     adapters = ADAPTERS if adapters is None else adapters
-    planned = pipeline_or_files | "PlanChunks" >> beam.ParDo(PlanChunks(input_root, adapters, chunk_bytes)).with_outputs(FAILED, COUNTS, main="chunks")
+    planned = pipeline_or_files | "PlanChunks" >> beam.ParDo(PlanChunks(input_root, adapters, chunk_bytes, salt)).with_outputs(
+        FAILED, COUNTS, PRINTS, main="chunks")
     parsed = (
         planned.chunks
         | "SpreadChunks" >> beam.Reshuffle()
-        | "ParseChunks" >> beam.ParDo(ParseChunk(adapters, chunk_bytes, salt, identity)).with_outputs(FAILED, COUNTS, LINKS, main="good")
+        | "ParseChunks" >> beam.ParDo(ParseChunk(adapters, chunk_bytes, salt, identity)).with_outputs(FAILED, COUNTS, LINKS, CHANGED, main="good")
     )
     failed = (planned[FAILED], parsed[FAILED]) | "FlattenFailed" >> beam.Flatten()
     counted = (planned[COUNTS], parsed[COUNTS]) | "FlattenCounts" >> beam.Flatten()
-    return {"good": parsed.good, "failed": failed, "counts": counted, "links": parsed[LINKS]}
+    return {"good": parsed.good, "failed": failed, "counts": counted, "links": parsed[LINKS],
+            "prints": planned[PRINTS], "changed": parsed[CHANGED]}
 
 
 @dataclass(frozen=True)
@@ -221,12 +228,15 @@ def list_input(input_root: str) -> InputListing:
     for folder, dirs, names in os.walk(input_root):
         for name in sorted(dirs):
             path = os.path.join(folder, name)
-            if os.path.islink(path) and not name.startswith(("_", ".")):
+            if name.startswith(("_", ".")):
+                skipped.append((path, "bookkeeping folder (its name starts with _ or .)"))
+            elif os.path.islink(path):
                 skipped.append((path, "a linked folder is not entered"))
         dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")) and not os.path.islink(os.path.join(folder, d)))
         for name in sorted(names):
             path = os.path.join(folder, name)
             if name.startswith(("_", ".")):
+                skipped.append((path, "bookkeeping file (its name starts with _ or .)"))
                 continue
             reason = _unreadable_reason(path, root)
             if reason is None and os.path.dirname(os.path.abspath(path)) == os.path.abspath(input_root):

@@ -16,6 +16,7 @@ from the CX_PII_SALT environment variable; without it a fixed demo salt is used 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -36,6 +37,24 @@ def pii_salt() -> tuple[str, bool]:
     """(salt, is_demo): the salt from CX_PII_SALT, else the marked demo salt."""
     salt = os.environ.get(SALT_ENV, "")
     return (salt, False) if salt else (DEMO_SALT, True)
+
+
+# Personal values people put in file names: an address (exports named after whoever ran them) or an
+# international number. Dates and counters in names are not touched.
+_NAME_PII = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*?\.[A-Za-z]{2,}"
+                       r"(?=(?:\.(?:csv|tsv|txt|json|jsonl|ndjson|parquet|gz|gzip))*(?:$|/)|[^A-Za-z0-9.-])"
+                       r"|\+[0-9][0-9 .()-]{7,18}[0-9]")
+
+
+def lineage_name(path: str, salt: str | None = None) -> str:
+    """The name a file is recorded under (source_file, manifest, registry): its path with any email
+    address or international phone number replaced by a salted hash, so lineage never stores one.
+
+    'raw/email/export-jane.doe@acme.com.csv' -> 'raw/email/export-pii-3f9c0a1b2d4e5f60.csv'"""
+    if "@" not in path and "+" not in path:
+        return path
+    salt = salt if salt is not None else pii_salt()[0]
+    return _NAME_PII.sub(lambda m: "pii-" + hashlib.sha256((salt + m.group(0).lower()).encode()).hexdigest()[:16], path)
 
 
 def _luhn(digits: str) -> bool:

@@ -7,10 +7,11 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.incremental import fingerprint, plan_run
+from pipelines.incremental import plan_run
 from pipelines.ingest import IngestError, run
 from pipelines.publish import current_run
 from tests.conftest import write
+from transforms.framing import file_digest
 
 
 def event(message_id: str, day: int, anon: str = "a1", user: str | None = None, kind: str = "page") -> str:
@@ -53,13 +54,13 @@ def lake(tmp_path):
 def test_plan_reads_new_and_changed_files_and_replaces_what_changed(tmp_path):
     a = write(tmp_path, "web", "a.jsonl", event("m1", 1))
     b = write(tmp_path, "web", "b.jsonl", event("m2", 1))
-    registry = {str(a): dict(zip(("size", "sha256"), fingerprint(str(a)))), str(tmp_path / "web" / "gone.jsonl"): {"size": 1, "sha256": "x"}}
+    registry = {str(a): dict(zip(("size", "sha256"), file_digest(str(a)))), str(tmp_path / "web" / "gone.jsonl"): {"size": 1, "sha256": "x"}}
     plan = plan_run([str(a), str(b)], registry, str(tmp_path))
     assert plan.read == [str(b)] and plan.unchanged == [str(a)] and plan.removed == {str(tmp_path / "web" / "gone.jsonl")}
     a.write_text(event("m1", 1) + event("m5", 2))
     plan = plan_run([str(a), str(b)], registry, str(tmp_path))
     assert plan.read == [str(a), str(b)] and str(a) in plan.removed
-    assert plan_run([str(b)], {str(b): dict(zip(("size", "sha256"), fingerprint(str(b))))}, str(tmp_path), ("web/*",)).read == [str(b)]
+    assert plan_run([str(b)], {str(b): dict(zip(("size", "sha256"), file_digest(str(b))))}, str(tmp_path), ("web/*",)).read == [str(b)]
 
 
 def test_rerun_with_nothing_new_makes_no_run(lake):

@@ -211,4 +211,6 @@ def test_the_listing_reads_only_regular_files_inside_the_input_and_says_what_it_
         "web/loop-b.jsonl": "dangling or looping symbolic link",
         "web/linked-folder": "a linked folder is not entered",
         "web/pipe.jsonl": "not a regular file (a FIFO, socket or device)",
+        "web/_archive": "bookkeeping folder (its name starts with _ or .)",
+        "web/.snapshot": "bookkeeping folder (its name starts with _ or .)",
     }

@@ -129,3 +129,36 @@ def test_an_over_long_line_in_a_plain_file_keeps_the_chunks_exact(tmp_path):
     lines = [(line, error) for spec in specs for first, block in read_chunk(spec, chunk_bytes=1 << 16)
              for line, error in zip(frame_lines(block, first)["source_line"].to_pylist(), frame_lines(block, first)["frame_error"].to_pylist())]
     assert lines == [(1, None), (2, "record_too_large"), (3, None)]
+
+
+def test_every_chunk_carries_the_digest_of_its_bytes_and_a_reader_sees_a_change(tmp_path):
+    from transforms.framing import ReadDigest, file_digest
+    from transforms.io import frame_chunk, plan_file
+
+    path = tmp_path / "calls.csv"
+    path.write_bytes(b"\xef\xbb\xbfid,text\n" + b"".join(b'%d,"line %d\nstill %d"\n' % (i, i, i) for i in range(300)))
+    planned = plan_file(str(path), "call_center", chunk_bytes=1000)
+    assert len(planned.specs) > 3 and (planned.size, planned.sha256) == file_digest(str(path))
+    for spec in planned.specs:
+        digest = ReadDigest()
+        list(frame_chunk(spec, 1000, digest))
+        assert digest.hexdigest() == spec.digest
+    content = path.read_bytes()
+    path.write_bytes(content.replace(b"line 299", b"LINE 299"))  # same size, other bytes
+    digest = ReadDigest()
+    list(frame_chunk(planned.specs[-1], 1000, digest))
+    assert digest.hexdigest() != planned.specs[-1].digest
+
+
+def test_a_streamed_file_is_digested_whole_even_when_the_reader_stops_early(tmp_path):
+    import gzip
+
+    from transforms.framing import ReadDigest
+    from transforms.io import frame_chunk, plan_file
+
+    path = tmp_path / "page.json.gz"
+    path.write_bytes(gzip.compress(b'{"tickets": [{"id": 1}]}   \n\n', mtime=0))
+    [spec] = plan_file(str(path), "email").specs
+    digest = ReadDigest()
+    list(frame_chunk(spec, 1 << 20, digest))
+    assert digest.hexdigest() == spec.digest and digest.size == path.stat().st_size

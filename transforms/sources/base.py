@@ -201,12 +201,12 @@ def connect(salt: str | None = None, identity: IdentityConfig | None = None) -> 
     con = duckdb.connect()
     for statement in MACROS:
         con.execute(statement)
-    quoted = (salt if salt is not None else pii_salt()[0]).replace("'", "''")
-    blocked = (identity or load_identity()).blocked_regex.replace("'", "''")
+    quoted = quote_text(salt if salt is not None else pii_salt()[0])
+    blocked = quote_text((identity or load_identity()).blocked_regex)
     con.execute(f"""create or replace macro cx_pii_hash(v) as case
         when v is null then null
-        when regexp_matches(lower(trim(v)), '{blocked}') then 'blocked'
-        else left(sha256('{quoted}' || v), 32) end""")
+        when regexp_matches(lower(trim(v)), {blocked}) then 'blocked'
+        else left(sha256({quoted} || v), 32) end""")
     return con
 
 
