@@ -12,7 +12,9 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import re
 import sys
 import time
@@ -21,6 +23,8 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+
+from pipelines.home import default_path
 
 console = Console()
 if not console.is_terminal:
@@ -40,6 +44,8 @@ def _configure_logging() -> None:
     handler.addFilter(_QuietImports())
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
+    # Beam logs a failing step's traceback before re-raising it; main() reports the error in one line.
+    logging.getLogger("apache_beam.runners.common").setLevel(logging.CRITICAL)
 
 
 class CxError(Exception):
@@ -123,7 +129,7 @@ touchpoints_option = click.option("--touchpoints", type=click.Path(dir_okay=Fals
                                   help="YAML mapping input folders to adapters (default: data/config/touchpoints.yml).")
 identity_option = click.option("--identity", type=click.Path(dir_okay=False), default=None,
                                help="Identity stitching guards: blocked values, per-type limits (default: data/config/identity.yml).")
-warehouse_option = click.option("--warehouse", type=click.Path(file_okay=False), default="data/warehouse", show_default=True,
+warehouse_option = click.option("--warehouse", type=click.Path(file_okay=False), default=lambda: default_path("data/warehouse"), show_default="<project>/data/warehouse",
                                 help="Where the lake, the DuckDB file and the exports live.")
 chunk_option = click.option("--chunk-mb", type=click.FloatRange(min=0.01), default=8.0, show_default=True,
                             help="Size of the file chunks parsed as one Arrow table.")
@@ -177,7 +183,7 @@ def cli() -> None:
 @cli.command(help="Write sample raw files in each touchpoint's native shape, with planted truths.")
 @click.option("--customers", type=click.IntRange(min=1), default=2000, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)
-@click.option("--out", type=click.Path(file_okay=False), default="data/raw", show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), default=lambda: default_path("data/raw"), show_default="<project>/data/raw")
 @click.option("--records-per-file", type=click.IntRange(min=1), default=20_000, show_default=True)
 def generate(customers: int, seed: int, out: str, records_per_file: int) -> None:
     from pipelines.generate import generate as write_sample
@@ -191,7 +197,7 @@ def generate(customers: int, seed: int, out: str, records_per_file: int) -> None
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
              help="Run the Beam ingest job, the quality gate, and publish. Extra arguments go to Beam.")
-@click.option("--input", "input_dir", type=click.Path(file_okay=False), default="data/raw", show_default=True)
+@click.option("--input", "input_dir", type=click.Path(file_okay=False), default=lambda: default_path("data/raw"), show_default="<project>/data/raw")
 @warehouse_option
 @taxonomy_option
 @chunk_option
@@ -222,7 +228,7 @@ def ingest(ctx: click.Context, input_dir: str, warehouse: str, taxonomy: str | N
 
 
 @cli.command(help="Build the DuckDB warehouse and Parquet exports with dbt over the published lake.")
-@click.option("--input", "input_dir", type=click.Path(file_okay=False), default="data/raw", show_default=True,
+@click.option("--input", "input_dir", type=click.Path(file_okay=False), default=lambda: default_path("data/raw"), show_default="<project>/data/raw",
               help="Where the default actions file (_actions.csv) is looked for.")
 @warehouse_option
 @taxonomy_option
@@ -236,7 +242,7 @@ def build(input_dir: str, warehouse: str, taxonomy: str | None, actions: str | N
 
 
 @cli.command(help="Everything: ingest, quality gate, dbt build, summary; with --sample, generated data first if the input is empty.")
-@click.option("--input", "input_dir", type=click.Path(file_okay=False), default="data/raw", show_default=True)
+@click.option("--input", "input_dir", type=click.Path(file_okay=False), default=lambda: default_path("data/raw"), show_default="<project>/data/raw")
 @click.option("--sample", is_flag=True, help="Write generated sample data into the input folder if it holds no files.")
 @click.option("--customers", type=click.IntRange(min=1), default=2000, show_default=True,
               help="Customers to simulate when sample data is generated.")
@@ -306,7 +312,7 @@ def _run(input_dir: str, sample: bool, customers: int, seed: int, regenerate: bo
 
 @cli.command(help="Read the files behind failed records again, with the adapters and configuration as they are now; "
                   "what a file gave before is replaced, so replaying twice adds nothing.")
-@click.option("--input", "input_dir", type=click.Path(file_okay=False), default="data/raw", show_default=True)
+@click.option("--input", "input_dir", type=click.Path(file_okay=False), default=lambda: default_path("data/raw"), show_default="<project>/data/raw")
 @click.option("--touchpoint", default=None, help="Only failed records of this touchpoint (input folder).")
 @click.option("--error-type", default=None, help="Only failed records of this error type (e.g. unknown_touchpoint).")
 @click.option("--dry-run", is_flag=True, help="List what would be replayed and stop.")
@@ -404,7 +410,7 @@ def docs(warehouse: str) -> None:
 
 
 @cli.command(help="Check every configuration file and the input layout without running anything.")
-@click.option("--input", "input_dir", type=click.Path(file_okay=False), default="data/raw", show_default=True)
+@click.option("--input", "input_dir", type=click.Path(file_okay=False), default=lambda: default_path("data/raw"), show_default="<project>/data/raw")
 @taxonomy_option
 @touchpoints_option
 @identity_option
@@ -527,10 +533,37 @@ def main(argv: list[str] | None = None) -> int:
     except CxError as exc:
         err_console.print(f"cx: error: {exc}", highlight=False, markup=False, soft_wrap=True)
         return 1
-    except (OSError, ValueError) as exc:
-        err_console.print(f"cx: error: {type(exc).__name__}: {exc}", highlight=False, markup=False, soft_wrap=True)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, never a traceback
+        if os.environ.get("CX_DEBUG"):
+            raise
+        err_console.print(f"cx: error: {describe_failure(exc)}", highlight=False, markup=False, soft_wrap=True)
         return 1
     return 0
+
+
+# errno values that mean the disk (or the process's file-size limit) has no room for what is written
+NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_NO_ROOM_TEXT = re.compile("|".join(re.escape(os.strerror(code)) for code in NO_ROOM))
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line for an error nobody raised on purpose: a full disk says so, anything else names itself.
+
+    Beam re-raises a worker's error as RuntimeError('OSError: [Errno 28] ... [while running 'Step']'),
+    so the errno is looked for in the message too, not only in the exception's chain."""
+    chain, seen = [], exc
+    while seen is not None and len(chain) < 10:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    text = " ".join(str(e) for e in chain)
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if any(getattr(e, "errno", None) in NO_ROOM for e in chain) or _NO_ROOM_TEXT.search(text):
+        return (f"no room left to write ({first[:200]}); what was published is unchanged. Free disk space "
+                "(or raise the file size limit) and run again")
+    if isinstance(exc, (OSError, ValueError)):
+        return f"{type(exc).__name__}: {first[:300]}"
+    return (f"unexpected {type(exc).__name__}: {first[:300]}; what was published is unchanged "
+            "(set CX_DEBUG=1 to see the traceback)")
 
 
 if __name__ == "__main__":

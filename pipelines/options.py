@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipelines.home import default_path
+
 
 class IngestOptions(PipelineOptions):
     @classmethod
     def _add_argparse_args(cls, parser):
-        parser.add_argument("--input", default="data/raw",
+        parser.add_argument("--input", default=default_path("data/raw"),
                             help="Raw input root: one folder per touchpoint (web, app, call_center, email, chat, survey, billing).")
-        parser.add_argument("--output", default="data/warehouse/lake",
+        parser.add_argument("--output", default=default_path("data/warehouse/lake"),
                             help="Lake root: runs/<run_id>/ holds each run; 'current' points at the published one.")
         parser.add_argument("--touchpoints", default=None,
                             help="YAML mapping input folders to adapters (default: data/config/touchpoints.yml).")

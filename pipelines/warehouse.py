@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -123,9 +124,9 @@ def build_warehouse(lake_current: Path, duckdb_path: Path, exports_dir: Path, co
                DBT_LOG_PATH=str(dbt_work(duckdb_path) / "logs"),
                DBT_TARGET_PATH=str(dbt_work(duckdb_path) / "target"))
     started = time.perf_counter()
-    proc = subprocess.run(
+    proc = run_child(
         [dbt_executable(), command, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT), "--no-use-colors", *flags],
-        env=env, capture_output=True, text=True)
+        env)
     seconds = time.perf_counter() - started
     actions_csv.unlink(missing_ok=True)
     log = proc.stdout + proc.stderr
@@ -137,6 +138,21 @@ def build_warehouse(lake_current: Path, duckdb_path: Path, exports_dir: Path, co
     os.replace(building_db, duckdb_path)
     swap_exports(building_exports, exports_dir)
     return BuildResult(duckdb_path, exports_dir, seconds, log, refresh_runs)
+
+
+def _end_with_parent() -> None:
+    """In the child, before exec: ask Linux to send SIGTERM when the parent dies (even by SIGKILL), so a
+    killed run leaves no dbt writing on. Elsewhere a no-op."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def run_child(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run a child process to its end, capturing its output; it ends with us (Ctrl-C, kill)."""
+    return subprocess.run(args, env=env, capture_output=True, text=True, preexec_fn=_end_with_parent)
 
 
 def generate_docs(lake_current: Path, duckdb_path: Path, docs_dir: Path) -> Path:
@@ -151,10 +167,10 @@ def generate_docs(lake_current: Path, duckdb_path: Path, docs_dir: Path) -> Path
     env = dict(os.environ, CX_LAKE_PATH=str(Path(lake_current).resolve()), CX_DUCKDB_PATH=str(copy),
                DBT_SEND_ANONYMOUS_USAGE_STATS="false", DBT_LOG_PATH=str(dbt_work(duckdb_path) / "logs"))
     try:
-        proc = subprocess.run(
+        proc = run_child(
             [dbt_executable(), "docs", "generate", "--static", "--project-dir", str(DBT_PROJECT), "--profiles-dir",
              str(DBT_PROJECT), "--target-path", str(target), "--no-use-colors"],
-            env=env, capture_output=True, text=True)
+            env)
     finally:
         copy.unlink(missing_ok=True)
         copy.with_name(copy.name + ".wal").unlink(missing_ok=True)

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -57,7 +58,9 @@ def test_run_generates_ingests_builds_and_summarises(capsys, tmp_path):
     code, out, err = run_cli(capsys, "run", "--input", str(tmp_path / "raw"), "--warehouse", str(warehouse), "--json")
     result = json.loads(out)  # for orchestrators: one object, nothing else on stdout
     assert code == 0 and result["nothing_new"] and not result["built"] and result["totals"]["read"] > 0
-    assert result["duckdb"] == str(warehouse / "cx.duckdb") and result["skipped_paths"] == []
+    assert result["duckdb"] == str(warehouse / "cx.duckdb")
+    assert {(Path(s["path"]).name, s["reason"]) for s in result["skipped_paths"]} == {
+        ("_actions.csv", "bookkeeping file (its name starts with _ or .)"), ("_truth.json", "bookkeeping file (its name starts with _ or .)")}
     code, _, err = run_cli(capsys, "query", "create table stolen as select 1", "--warehouse", str(warehouse))
     assert code == 1 and err.count("\n") == 1 and "read-only" in err
     code, out, err = run_cli(capsys, "docs", "--warehouse", str(warehouse))
@@ -229,3 +232,16 @@ def test_query_while_another_process_holds_the_file_is_one_line(capsys, tmp_path
     finally:
         holder.stdin.close()
         holder.wait()
+
+
+def test_default_paths_are_under_the_project_root_wherever_cx_is_typed(tmp_path, monkeypatch):
+    from pipelines.home import HOME_ENV, default_path, project_root
+    from pipelines.options import IngestOptions
+
+    checkout = Path(__file__).resolve().parents[2]
+    monkeypatch.delenv(HOME_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert project_root() == checkout and default_path("data/raw") == str(checkout / "data" / "raw")
+    assert IngestOptions([]).input == str(checkout / "data" / "raw")
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "cx"))
+    assert default_path("data/warehouse") == str(tmp_path / "cx" / "data" / "warehouse")

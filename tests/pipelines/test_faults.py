@@ -68,3 +68,62 @@ def test_replay_finds_the_file_behind_a_hashed_name(tmp_path):
     run(["--input", str(raw), "--output", str(out)])
     [replayable] = failed_files(current_run(out), str(raw))
     assert "7946" not in replayable.path and replayable.source == str(named) and replayable.failed == 1
+
+
+def test_a_full_disk_is_one_line_and_leaves_the_published_run_as_it_was(tmp_path):
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    from pipelines.publish import current_run
+
+    raw, warehouse = tmp_path / "raw", tmp_path / "warehouse"
+    write(raw, "web", "day-1.jsonl", "".join(page(i) for i in range(1, 41)))
+    published = run(["--input", str(raw), "--output", str(warehouse / "lake")]).run_id
+    write(raw, "web", "day-2.jsonl", "".join(page(i) for i in range(100, 3100)))
+
+    def no_room():  # every write past 64 KB fails, as on a full disk (EFBIG here, ENOSPC there)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+    done = subprocess.run([sys.executable, "-m", "pipelines.cli", "ingest", "--input", str(raw), "--warehouse", str(warehouse)],
+                          preexec_fn=no_room, capture_output=True, text=True)
+    assert done.returncode == 1
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("cx: error: no room left to write") and "unchanged" in line, line
+    assert current_run(warehouse / "lake").name == published
+
+
+def test_a_killed_parent_takes_its_child_with_it(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pid_file = tmp_path / "child.pid"
+    child = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(600)"
+    parent = subprocess.Popen([sys.executable, "-c", "import sys; from pipelines.warehouse import run_child; "
+                                                     f"run_child([sys.executable, '-c', {child!r}], dict())"])
+    for _ in range(600):  # wait for the child to start (an event, not a duration)
+        if pid_file.exists() and pid_file.read_text():
+            break
+        time.sleep(0.05)
+    pid = int(pid_file.read_text())
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+
+    def alive() -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] not in "ZX"
+        except (FileNotFoundError, IndexError):
+            return False
+
+    for _ in range(600):
+        if not alive():
+            break
+        time.sleep(0.05)
+    assert not alive(), "the child outlived its killed parent"
+    if alive():
+        os.kill(pid, signal.SIGKILL)
