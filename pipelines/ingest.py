@@ -46,7 +46,7 @@ from pipelines.incremental import (
 from pipelines.options import IngestOptions
 from pipelines.publish import current_run, publish
 from pipelines.quality import MAX_FAILED_SHARE, GateResult, run_gate
-from pipelines.quarantine import quarantine
+from pipelines.quarantine import mark_quarantined
 from transforms.dedup import LOSER_SCHEMA
 from transforms.identity import (
     LINK_SCHEMA,
@@ -58,12 +58,14 @@ from transforms.identity import (
     resolve_identities,
     resolve_links,
 )
+from transforms.quarantine import HeldBack, without_held
 from transforms.read import COUNT_FIELDS, ReadTouchpoints, SumCounts, estimated_raw_bytes, list_input, touchpoint_of
 from transforms.redact import PII_TYPES, SALT_ENV, lineage_name, pii_salt
 from transforms.schema import FAILED_SCHEMA
 from transforms.sources import AdapterConfigError, load_adapters
 from transforms.steps import (
     DUPLICATES,
+    HELD,
     KEYS,
     SUPERSEDED,
     UNSURE,
@@ -171,10 +173,13 @@ def build(pipeline: beam.Pipeline, files: list[str], options: IngestOptions, ada
     chunk_bytes = int(options.chunk_mb * 1024 * 1024)
     salt, demo_salt = pii_salt()
     parsed = pipeline | "ListFiles" >> beam.Create(files) | "ReadTouchpoints" >> ReadTouchpoints(options.input, chunk_bytes, salt, adapters, identity)
+    # files whose records mostly failed: known once parsing is done, before any grouping step uses them
+    held = beam.pvalue.AsSingleton(parsed["counts"] | "FilesToHoldBack" >> beam.CombineGlobally(HeldBack(MAX_FAILED_SHARE)))
     links = (
         (parsed["links"], pipeline | "PublishedLinks" >> beam.Create([carried.links]))
         | "FlattenLinks" >> beam.Flatten()
         | "CollectLinks" >> beam.CombineGlobally(CollectTables(LINK_SCHEMA))
+        | "DropHeldLinks" >> beam.Map(without_held, held)
     )
     _ = links | "WriteLinks" >> beam.Map(write_parquet, paths["links"])
     resolved = links | "ResolveIdentities" >> beam.Map(resolve_identities, identity)
@@ -185,7 +190,7 @@ def build(pipeline: beam.Pipeline, files: list[str], options: IngestOptions, ada
         (staged[KEYS], pipeline | "PublishedKeys" >> beam.Create(carried.keys))
         | "FlattenKeys" >> beam.Flatten()
         | "GroupKeysByBucket" >> beam.GroupByKey()
-        | "FindDuplicates" >> beam.ParDo(FindDuplicates(paths["keys"])).with_outputs(DUPLICATES, SUPERSEDED, main="losers")
+        | "FindDuplicates" >> beam.ParDo(FindDuplicates(paths["keys"]), held).with_outputs(DUPLICATES, SUPERSEDED, main="losers")
     )
     losers = found.losers | "CollectLosers" >> beam.CombineGlobally(CollectTables(LOSER_SCHEMA))
     _ = (
@@ -194,16 +199,17 @@ def build(pipeline: beam.Pipeline, files: list[str], options: IngestOptions, ada
         | "WriteSuperseded" >> beam.Map(write_parquet, posixpath.join(paths["stage"], SUPERSEDED_FILE))
     )
     grouped = staged.records | "GroupRecordsByDay" >> beam.GroupByKey()
-    side_inputs = (beam.pvalue.AsSingleton(losers), beam.pvalue.AsSingleton(resolution))
+    side_inputs = (beam.pvalue.AsSingleton(losers), beam.pvalue.AsSingleton(resolution), held)
     if "embeddings" not in tiers:
-        _ = grouped | "DropStitchTagWrite" >> beam.ParDo(
-            ProcessGroup(taxonomy, paths["interactions"], run_id, started, tiers, identity=identity), *side_inputs)
+        processed = grouped | "DropStitchTagWrite" >> beam.ParDo(
+            ProcessGroup(taxonomy, paths["interactions"], run_id, started, tiers, identity=identity), *side_inputs).with_outputs(HELD)
     else:
-        held = grouped | "DropStitchTag" >> beam.ParDo(
+        processed = grouped | "DropStitchTag" >> beam.ParDo(
             ProcessGroup(taxonomy, paths["interactions"], run_id, started, tiers, posixpath.join(paths["stage"], "tagged"), identity),
-            *side_inputs).with_outputs(UNSURE, main="tagged")
-        _ = {"tagged": held.tagged, "unsure": held[UNSURE]} | "Embeddings" >> TagOpenTextsWithEmbeddings(taxonomy, paths["interactions"], run_id)
-    _ = parsed["failed"] | "WriteFailed" >> beam.ParDo(WriteFailed(paths["failed"]))
+            *side_inputs).with_outputs(UNSURE, HELD, main="tagged")
+        _ = {"tagged": processed.tagged, "unsure": processed[UNSURE]} | "Embeddings" >> TagOpenTextsWithEmbeddings(
+            taxonomy, paths["interactions"], run_id)
+    _ = (parsed["failed"], processed[HELD]) | "FlattenFailed" >> beam.Flatten() | "WriteFailed" >> beam.ParDo(WriteFailed(paths["failed"]))
     _ = (
         (parsed["counts"], found[DUPLICATES])
         | "FlattenCounts" >> beam.Flatten()
@@ -367,7 +373,7 @@ def run(argv: list[str] | None = None) -> IngestResult:
               buckets, key_buckets, settings.tiers, carried)
     manifest, carry = complete_run(paths, run_id, plan, previous, registry, settings.identity, listing.skipped)
     result = IngestResult(run_id, paths["run"], manifest, None, False)
-    if quarantine(paths, run_id, manifest, MAX_FAILED_SHARE):
+    if mark_quarantined(manifest, MAX_FAILED_SHARE):
         with FileSystems.create(paths["manifest"]) as handle:
             handle.write(json.dumps(manifest, indent=2).encode())
     written = FileSystems.match([posixpath.join(paths["interactions"], "**", "*.parquet")])[0].metadata_list

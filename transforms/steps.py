@@ -23,6 +23,7 @@ from apache_beam.transforms.window import GlobalWindows
 
 from transforms.dedup import KEY_COLUMNS, LOSER_SCHEMA, assign, drop_losers, duplicates_per_file, rank_copies, split
 from transforms.identity import IdentityConfig, stitch
+from transforms.quarantine import as_quarantined, held_mask, without_held
 from transforms.read import counts
 from transforms.schema import SCHEMA_VERSION, UTC_TIMESTAMP
 from transforms.sources.base import connect
@@ -103,9 +104,9 @@ class FindDuplicates(beam.DoFn):
         self.con = connect()
         self.duplicates = Metrics.counter("ingest", "duplicates")
 
-    def process(self, element):
+    def process(self, element, held: dict[str, str] | None = None):
         bucket, paths = element
-        keys = read_arrow(sorted(paths), promote=True)
+        keys = without_held(read_arrow(sorted(paths), promote=True), held or {})  # a held-back file supersedes nothing
         if "published" in keys.column_names:
             keys = keys.set_column(keys.schema.get_field_index("published"), "published", pc.fill_null(keys["published"], False))
         ranked = rank_copies(self.con, keys)
@@ -125,12 +126,14 @@ class FindDuplicates(beam.DoFn):
 
 
 UNSURE = "unsure"
+HELD = "held"
 
 
 class ProcessGroup(beam.DoFn):
     """(day group, [records paths]) -> drop losing copies, stitch identities, tag, write one file per day.
 
-    Output: (path, rows) per Parquet file written. With `hold_root` (the embedding tier is on), the
+    Output: (path, rows) per Parquet file written; records of held-back files go out tagged HELD, as
+    failed records of type `quarantined`. With `hold_root` (the embedding tier is on), the
     tagged group is staged there instead, as (group, path), and every text the fast tiers left
     'unknown' goes out tagged UNSURE as ((group, row), text) for RunInference.
     """
@@ -146,9 +149,13 @@ class ProcessGroup(beam.DoFn):
     def setup(self):
         self.tagger = Tagger(self.taxonomy, self.tiers)
 
-    def process(self, element, losers: pa.Table, resolution: pa.Table):
+    def process(self, element, losers: pa.Table, resolution: pa.Table, held: dict[str, str] | None = None):
         group, paths = element
         kept = drop_losers(read_arrow(sorted(paths)), losers)
+        mask = held_mask(kept, held or {})
+        if mask is not None:
+            yield beam.pvalue.TaggedOutput(HELD, as_quarantined(kept.filter(mask), held))
+            kept = kept.filter(pc.invert(mask))
         tagged = self.tagger.tag(stitch(kept, resolution, self.identity))
         n = tagged.num_rows
         tagged = (tagged.append_column("schema_version", pa.array([SCHEMA_VERSION] * n, pa.string()))

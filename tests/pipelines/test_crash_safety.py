@@ -48,11 +48,20 @@ def unpublished_runs(warehouse: Path) -> list[Path]:
     return [p for p in (warehouse / "lake" / "runs").iterdir() if p.resolve() != current]
 
 
+def holds(folder: Path, pattern: str) -> bool:
+    """Whether a folder another process is writing (and may remove) holds a file matching pattern."""
+    try:
+        return any(folder.rglob(pattern))
+    except OSError:
+        return False
+
+
 # Each stage is recognised by what it leaves on disk, never by time; a marker seen late still falls
 # before publishing, which comes after the multi-second quality gate.
 STAGES = {
-    "parsing and staging": lambda wh: any((run / "_stage").exists() for run in unpublished_runs(wh)),
-    "writing Parquet": lambda wh: any(any((run / "interactions").rglob("*.parquet")) for run in unpublished_runs(wh)),
+    # chunks parsed and staged as Arrow files (the published keys copied before them are Parquet)
+    "parsing and staging": lambda wh: any(holds(run / "_stage", "*.arrow") for run in unpublished_runs(wh)),
+    "writing Parquet": lambda wh: any(holds(run / "interactions", "*.parquet") for run in unpublished_runs(wh)),
     "quality gate": lambda wh: any((run / "files.json").exists() for run in unpublished_runs(wh)),
     "dbt build": lambda wh: (wh / "cx.duckdb.building").exists(),
 }

@@ -349,3 +349,37 @@ def test_dbt_unit_tests_pass(world, tmp_path):
     failures = [line for line in proc.stdout.splitlines() if "FAIL" in line or "ERROR" in line]
     assert proc.returncode == 0, "\n".join(failures[:20])
     assert f"PASS={declared} " in proc.stdout and declared >= 15, re.findall(r"Done\..*", proc.stdout)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("broken", ["a model that errors", "a data test that fails"])
+def test_a_failed_dbt_build_leaves_the_warehouse_and_exports_byte_identical(world, tmp_path, monkeypatch, broken):
+    import hashlib
+
+    import pipelines.warehouse
+    from pipelines.warehouse import WarehouseError
+
+    project = tmp_path / "dbt"
+    shutil.copytree(DBT_PROJECT, project, ignore=shutil.ignore_patterns("target", "logs"))
+    if broken == "a model that errors":
+        (project / "models" / "marts" / "broken_mart.sql").write_text("select * from a_table_nobody_made\n")
+    else:
+        (project / "tests").mkdir(exist_ok=True)
+        (project / "tests" / "no_interactions_ever.sql").write_text("select * from {{ ref('interactions') }}\n")
+    home = tmp_path / "warehouse"
+    home.mkdir()
+    shutil.copyfile(world["built"].duckdb_path, home / "cx.duckdb")
+    shutil.copytree(world["built"].exports_dir.resolve(), home / "exports-v1")
+    (home / "exports").symlink_to("exports-v1", target_is_directory=True)
+
+    def published() -> dict[str, str]:
+        files = [home / "cx.duckdb", *sorted((home / "exports").resolve().rglob("*.parquet"))]
+        return {"exports": str((home / "exports").resolve()), **{p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}}
+
+    before = published()
+    monkeypatch.setattr(pipelines.warehouse, "DBT_PROJECT", project)
+    with pytest.raises(WarehouseError, match="failed; the published warehouse is unchanged"):
+        build_warehouse(world["lake"] / "current", home / "cx.duckdb", home / "exports",
+                        actions=load_actions(world["raw"] / "_actions.csv"), full_refresh=True)
+    assert published() == before
+    assert not (home / "cx.duckdb.building").exists() and not (home / "exports.building").exists()

@@ -127,3 +127,38 @@ def test_a_killed_parent_takes_its_child_with_it(tmp_path):
     assert not alive(), "the child outlived its killed parent"
     if alive():
         os.kill(pid, signal.SIGKILL)
+
+
+def ticket(ticket_id: int, status: str, updated: str, created: str = "2026-02-03T07:00:00Z") -> dict:
+    return {"id": ticket_id, "created_at": created, "updated_at": updated, "description": "I was charged twice",
+            "status": status, "requester_id": 360001, "tags": ["billing"], "via": {"channel": "email"}}
+
+
+def test_a_quarantined_file_neither_supersedes_nor_stitches(tmp_path):
+    raw, out = tmp_path / "raw", tmp_path / "lake"
+    users = [{"id": 360001, "external_id": "C1"}]
+    write(raw, "email", "tickets-1.json", json.dumps({"tickets": [ticket(101, "open", "2026-02-03T08:00:00Z")], "users": users}))
+    write(raw, "web", "pages.jsonl", "".join(page(i) for i in range(1, 41)) + json.dumps(
+        {"messageId": "p7", "type": "page", "anonymousId": "a7", "timestamp": "2026-02-11T10:00:00Z"}) + "\n")
+    run(["--input", str(raw), "--output", str(out)])
+    control = run(["--input", str(raw), "--output", str(tmp_path / "control"), "--no_gate"])
+
+    # A newer version of ticket 101 and an identify call for a7, each in a file whose other records are broken.
+    broken = [ticket(200 + i, "open", "2026-02-04T08:00:00Z", created="not a date") for i in range(10)]
+    write(raw, "email", "tickets-2.json", json.dumps({"tickets": [ticket(101, "solved", "2026-02-05T08:00:00Z"), *broken], "users": users}))
+    write(raw, "web", "identify.jsonl", json.dumps({"messageId": "i7", "type": "identify", "anonymousId": "a7", "userId": "C7",
+                                                    "timestamp": "2026-02-11T11:00:00Z"}) + "\n" + "not json\n" * 10)
+    result = run(["--input", str(raw), "--output", str(out)])
+    assert sorted(Path(q["file"]).name for q in result.manifest["quarantined"]) == ["identify.jsonl", "tickets-2.json"]
+
+    rows = {r["interaction_id"]: r for r in ds.dataset(Path(result.run_dir) / "interactions", format="parquet",
+                                                       partitioning="hive").to_table().to_pylist()}
+    assert rows["email:101"]["source_file"].endswith("tickets-1.json"), "a held-back file superseded a published record"
+    before = {r["interaction_id"]: r for r in ds.dataset(Path(control.run_dir) / "interactions", format="parquet",
+                                                         partitioning="hive").to_table().to_pylist()}
+    assert rows["web:p7"]["customer_id"] == before["web:p7"]["customer_id"], "a held-back file's link stitched a customer"
+    links = ds.dataset(Path(result.run_dir) / "links.parquet", format="parquet").to_table()
+    assert not [f for f in links["source_file"].to_pylist() if f.endswith(("identify.jsonl", "tickets-2.json"))]
+    failed = ds.dataset(Path(result.run_dir) / "failed", format="parquet").to_table().to_pylist()
+    held = sorted((Path(r["source_file"]).name, r["error_type"]) for r in failed if r["error_type"] == "quarantined")
+    assert held == [("identify.jsonl", "quarantined"), ("tickets-2.json", "quarantined")]

@@ -197,3 +197,21 @@ def test_an_operators_salt_changes_every_hash_and_the_manifest_says_so(lake, mon
 
     assert len(phone_links(demo)) == len(phone_links(salted)) == 1 and phone_links(demo) != phone_links(salted)
     assert "5550001" not in str(phone_links(salted))
+
+
+def test_a_rejected_run_stays_under_runs_and_old_runs_are_pruned(lake):
+    raw, out, ingest = lake
+    first = ingest("--run_id", "r1", "--keep_runs", "2")
+    for i in range(25):  # 4 failures of 5 records in each: too few to quarantine a file, most of the run
+        write(raw, "web", f"broken-{i}.jsonl", event(f"b{i}", 4) + "not json\n" * 4)
+    with pytest.raises(IngestError, match="quality gate failed for run r2"):
+        ingest("--run_id", "r2", "--keep_runs", "2")
+    assert current_run(out).name == first.run_id
+    assert json.loads((out / "runs" / "r2" / "manifest.json").read_text())["totals"]["failed"] == 100  # kept to look into
+    for i in range(25):
+        (raw / "web" / f"broken-{i}.jsonl").unlink()
+    write(raw, "web", "b.jsonl", event("m7", 5))
+    assert ingest("--run_id", "r3", "--keep_runs", "2").published
+    write(raw, "web", "c.jsonl", event("m8", 6))
+    assert ingest("--run_id", "r4", "--keep_runs", "2").published
+    assert sorted(p.name for p in (out / "runs").iterdir()) == ["r3", "r4"] and current_run(out).name == "r4"
