@@ -23,7 +23,7 @@ import io
 import json
 import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import BinaryIO, Iterator
 
 import pyarrow as pa
@@ -38,6 +38,8 @@ DELIMITERS = (",", "\t", ";", "|")
 # A JSON value is decoded whole: one larger than this (not an array, whose items are read one by one)
 # is a failed record, so memory stays bounded.
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+MAX_RECORD_BYTES = 1024 * 1024  # one record, whatever the framing; larger ones fail as record_too_large
+RAW_PAYLOAD_LIMIT = 64 * 1024   # what a failed record keeps of its raw text
 
 FRAME_SCHEMA = pa.schema([
     ("source_line", pa.int64()),
@@ -82,11 +84,12 @@ class Layout:
     header: tuple[str, ...] | None = None   # csv column names
     labels: tuple[str, ...] | None = None   # csv: the row under the names (question texts in survey exports)
     meta: tuple[str, ...] | None = None     # csv: a third header row (Qualtrics' ImportId objects)
+    newline: str = "\n"       # "\r": rows end with a lone carriage return (classic Mac, some Excel exports)
 
     @property
     def splittable(self) -> bool:
         """Whether the file can be cut into byte ranges read on their own."""
-        return self.kind in ("jsonl", "csv") and not self.gzip and self.encoding == "utf-8"
+        return self.kind in ("jsonl", "csv") and not self.gzip and self.encoding == "utf-8" and self.newline == "\n"
 
     def describe(self) -> str:
         parts = [self.kind]
@@ -235,14 +238,25 @@ class Recoded(_Converted):
         self._done = not data
 
 
+class LineFeeds(_Converted):
+    """Rows ended by a lone carriage return, as rows ended by a line feed."""
+
+    def _fill(self) -> None:
+        data = self._raw.read(1 << 20)
+        self._out += data.replace(b"\r", b"\n")
+        self._done = not data
+
+
 def open_text_bytes(path: str, layout: Layout, digest: ReadDigest | None = None) -> BinaryIO:
     """The file's bytes as UTF-8, whatever its encoding, with no byte-order mark (hashed into `digest`)."""
     stream = open_bytes(path, digest)
     if layout.encoding == "utf-8":
         head = stream.read(len(BOM))
-        return Prefixed(b"" if head == BOM else head, stream)
-    stream.read(2)
-    return Recoded(stream, layout.encoding)
+        stream = Prefixed(b"" if head == BOM else head, stream)
+    else:
+        stream.read(2)
+        stream = Recoded(stream, layout.encoding)
+    return LineFeeds(stream) if layout.newline == "\r" else stream
 
 
 def detect_layout(path: str) -> Layout:
@@ -262,7 +276,10 @@ def detect_layout(path: str) -> Layout:
             return Layout("empty", compressed, encoding)
         if first[0] in "{[":
             return Layout(_json_kind(first, len(head) < SNIFF_BYTES), compressed, encoding)
-        return _csv_layout(text, compressed, encoding)
+        layout = _csv_layout(text, compressed, encoding)
+        if "\n" not in text and "\r" in text.rstrip("\r"):
+            layout = replace(layout, newline="\r")
+        return layout
 
 
 def _json_kind(text: str, whole: bool) -> str:
@@ -292,6 +309,9 @@ def _csv_layout(text: str, compressed: bool, encoding: str) -> Layout:
     third = tuple(rows[2]) if len(rows) > 2 else None
     if third and _all_import_ids(third):  # Qualtrics: ids, question texts, ImportId objects
         return Layout("csv", compressed, encoding, delimiter, 3, names, second, third)
+    if second and any(n in ("ResponseId", "ResponseID") and label == "Response ID" for n, label in zip(names, second)):
+        # Qualtrics without its ImportId row (an older export, or one saved through a spreadsheet)
+        return Layout("csv", compressed, encoding, delimiter, 2, names, second, None)
     if second and names and names[0] == "V1" and second[0] in ("ResponseID", "ResponseId"):
         # Qualtrics' legacy export: V1..Vn over the metadata columns, question ids over the rest, labels below
         merged = tuple(label if re.fullmatch(r"V\d+", name) else name for name, label in zip(names, second))
@@ -380,6 +400,9 @@ class _Rows:
         self.last = last
 
     def add(self, line: int, raw: str, stream: str | None = None, error: str | None = None, message: str | None = None):
+        if error is None and len(raw) > MAX_RECORD_BYTES:  # characters: at least as many bytes
+            error, message = "record_too_large", f"record is {len(raw)} characters, over the {MAX_RECORD_BYTES} byte limit"
+            raw = raw[:RAW_PAYLOAD_LIMIT]
         self.last = (line, self.last[1] + 1 if line == self.last[0] else 0)
         self.lines.append(line)
         self.items.append(self.last[1])

@@ -24,6 +24,8 @@ from apache_beam.io.filesystems import FileSystems
 from transforms.framing import (
     BOM,
     FRAME_SCHEMA,
+    MAX_RECORD_BYTES,
+    RAW_PAYLOAD_LIMIT,
     SIDELOAD_SCHEMA,
     Digesting,
     Framed,
@@ -39,8 +41,6 @@ from transforms.framing import (
 )
 
 DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
-MAX_RECORD_BYTES = 1024 * 1024
-RAW_PAYLOAD_LIMIT = 64 * 1024
 # A field is judged by MAX_RECORD_BYTES (record_too_large), not by Python's 128 KB csv field limit.
 csv.field_size_limit(max(csv.field_size_limit(), 16 * MAX_RECORD_BYTES))
 
@@ -352,7 +352,9 @@ def frame_csv(block: bytes, first_line: int, header: tuple[str, ...], delimiter:
 
     pos = 0
     while pos < len(lines):
-        reader = csv.reader(io.StringIO("\n".join(lines[pos:]), newline=""), strict=False, delimiter=delimiter)
+        # Rows end at line feeds only: a lone carriage return inside a row is that row's failure, and the
+        # reader's line count stays the index into `lines`.
+        reader = csv.reader(io.StringIO("\n".join(lines[pos:]), newline="\n"), strict=False, delimiter=delimiter)
         previous_end, resume = 0, None
         try:
             for row in reader:
