@@ -162,3 +162,32 @@ def test_a_quarantined_file_neither_supersedes_nor_stitches(tmp_path):
     failed = ds.dataset(Path(result.run_dir) / "failed", format="parquet").to_table().to_pylist()
     held = sorted((Path(r["source_file"]).name, r["error_type"]) for r in failed if r["error_type"] == "quarantined")
     assert held == [("identify.jsonl", "quarantined"), ("tickets-2.json", "quarantined")]
+
+
+def test_overlapping_runs_one_waits_for_nothing_and_says_who_holds_the_warehouse(tmp_path):
+    """Two `cx ingest` as cron starts them: the second ends at once with one line naming the first, which
+    completes and publishes untouched."""
+    import subprocess
+    import sys
+    import time
+
+    from pipelines.publish import current_run
+
+    raw, warehouse = tmp_path / "raw", tmp_path / "warehouse"
+    for n in range(8):
+        write(raw, "web", f"day-{n}.jsonl", "".join(page(1000 * n + i) for i in range(400)))
+    command = [sys.executable, "-m", "pipelines.cli", "ingest", "--input", str(raw), "--warehouse", str(warehouse), "--chunk-mb", "0.01"]
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    runs = warehouse / "lake" / "runs"
+    for _ in range(1200):  # until the first run has started writing (an event, not a duration)
+        if runs.is_dir() and any(runs.iterdir()):
+            break
+        assert first.poll() is None, first.communicate()
+        time.sleep(0.05)
+    second = subprocess.run(command, capture_output=True, text=True)
+    out, err = first.communicate(timeout=600)
+    assert second.returncode == 1
+    assert second.stderr.strip() == (f"cx: error: another run (pid {first.pid}) is in progress on {warehouse}; "
+                                     "try again when it has ended")
+    assert first.returncode == 0, err
+    assert current_run(warehouse / "lake") is not None and len(list(runs.iterdir())) == 1
