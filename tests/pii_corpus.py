@@ -90,3 +90,45 @@ def score() -> dict[str, dict[str, float]]:
     return {kind: {"planted": planted[kind], "recall": found[kind] / planted[kind],
                    "precision": found[kind] / (found[kind] + wrong[kind]) if found[kind] + wrong[kind] else 1.0,
                    "false_positives": wrong[kind]} for kind in PII_TYPES}
+
+
+# Personal values used where a name or an id belongs: an address or an international number as a
+# customer reference or message id (what sources send as userId, ExternalReference, CustomerAccount,
+# messageId), or in a file name. Only the international phone form is told apart from other numbers there.
+ID_VALUES = EMAILS + [p for p in PHONES if p.startswith("+")]
+ID_FORMS = ("account:{v}", "web:{v}", "survey:{v}", "zendesk_user:{v}")
+NAME_FORMS = ("raw/email/export-{v}.csv", "raw/web/{v}.jsonl", "raw/call_center/by-agent/{v}/calls.csv.gz",
+              "raw/survey/survey_{v}_2026-02.csv", "raw/chat/{v}")
+CLEAN_IDS = ["account:C1234", "web:m-1772366400", "email:3f9c0a1b2d4e5f60718293a4b5c6d7e8", "stripe:cus_NffrFeUfNV2Hib",
+             "zendesk_user:360001", "web:a+b", "phone:+hashed", "survey:R_1qWx3dd"]
+CLEAN_NAMES = ["raw/web/events-0001.jsonl", "raw/web/2026-02-10+01.jsonl", "raw/web/icons/tickets@2x.json", "raw/web/a+b.csv",
+               "raw/email/export_2026-03-02T14:05:09+01:00.json", "raw/call_center/C1234.csv", "raw/chat/team+ops/2026.jsonl"]
+
+
+def score_names_and_ids() -> dict[str, dict[str, float]]:
+    """Recall and precision of hashing personal values in id columns (transforms.parse.hash_personal_ids)
+    and in file names (transforms.redact.lineage_name)."""
+    import pyarrow as pa
+
+    from transforms.parse import hash_personal_ids
+    from transforms.redact import lineage_name
+    from transforms.sources.base import connect
+
+    con = connect()
+    ids = [form.format(v=value) for value in ID_VALUES for form in ID_FORMS]
+    table = pa.table({"source_customer_ref": ids + CLEAN_IDS, "interaction_id": ids + CLEAN_IDS})
+    hashed = hash_personal_ids(con, table)
+    planted = [value for value in ID_VALUES for _ in ID_FORMS]
+    figures = {}
+    for column in ("source_customer_ref", "interaction_id"):
+        out = hashed[column].to_pylist()
+        found = sum(value.lower() not in got.lower() for value, got in zip(planted, out))
+        wrong = sum(got != clean for got, clean in zip(out[len(ids):], CLEAN_IDS))
+        figures[f"ID ({column})"] = {"planted": len(ids), "recall": found / len(ids),
+                                     "precision": found / (found + wrong) if found + wrong else 1.0, "false_positives": wrong}
+    names = [(value, form.format(v=value)) for value in ID_VALUES for form in NAME_FORMS]
+    found = sum(value.lower() not in lineage_name(name).lower() for value, name in names)
+    wrong = sum(lineage_name(name) != name for name in CLEAN_NAMES)
+    figures["FILE_NAME"] = {"planted": len(names), "recall": found / len(names),
+                            "precision": found / (found + wrong) if found + wrong else 1.0, "false_positives": wrong}
+    return figures

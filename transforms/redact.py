@@ -40,21 +40,29 @@ def pii_salt() -> tuple[str, bool]:
 
 
 # Personal values people put in file names: an address (exports named after whoever ran them) or an
-# international number. Dates and counters in names are not touched.
-_NAME_PII = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*?\.[A-Za-z]{2,}"
-                       r"(?=(?:\.(?:csv|tsv|txt|json|jsonl|ndjson|parquet|gz|gzip))*(?:$|/)|[^A-Za-z0-9.-])"
-                       r"|\+[0-9][0-9 .()-]{7,18}[0-9]")
+# international number. Dates, counters and "@2x" suffixes in names are not touched.
+_NAME_PII = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}|\+[0-9][0-9 .()-]{7,18}[0-9]")
+_EXTENSIONS = re.compile(r"(?:\.(?:csv|tsv|txt|json|jsonl|ndjson|parquet|gz|gzip))+$", re.IGNORECASE)
 
 
 def lineage_name(path: str, salt: str | None = None) -> str:
     """The name a file is recorded under (source_file, manifest, registry): its path with any email
     address or international phone number replaced by a salted hash, so lineage never stores one.
 
-    'raw/email/export-jane.doe@acme.com.csv' -> 'raw/email/export-pii-3f9c0a1b2d4e5f60.csv'"""
+    'raw/email/export-jane.doe@acme.com.csv' -> 'raw/email/pii-3f9c0a1b2d4e5f60.csv'"""
     if "@" not in path and "+" not in path:
         return path
     salt = salt if salt is not None else pii_salt()[0]
-    return _NAME_PII.sub(lambda m: "pii-" + hashlib.sha256((salt + m.group(0).lower()).encode()).hexdigest()[:16], path)
+
+    def hashed(match: re.Match) -> str:
+        return "pii-" + hashlib.sha256((salt + match.group(0).lower()).encode()).hexdigest()[:16]
+
+    parts = []
+    for part in path.split("/"):
+        extension = _EXTENSIONS.search(part)
+        stem, suffix = (part[:extension.start()], extension.group(0)) if extension else (part, "")
+        parts.append(_NAME_PII.sub(hashed, stem) + suffix)
+    return "/".join(parts)
 
 
 def _luhn(digits: str) -> bool:

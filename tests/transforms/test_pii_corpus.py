@@ -3,10 +3,10 @@
 import pyarrow as pa
 import pytest
 
-from tests.pii_corpus import CLEAN, score
+from tests.pii_corpus import CLEAN, score, score_names_and_ids
 from transforms.redact import redact_array
 
-SCORES = score()
+SCORES = {**score(), **score_names_and_ids()}
 
 
 @pytest.mark.parametrize("kind", sorted(SCORES))
