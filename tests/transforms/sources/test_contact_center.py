@@ -90,7 +90,13 @@ def test_values_past_the_canonical_ranges_fail_their_record_not_the_file(tmp_pat
 HOSTILE = 'x" || (select string_agg(content, \'\') from read_text(\'/etc/hostname\')) || "y'
 
 
-@pytest.mark.parametrize("folder", ["call_center", "ivr", "survey", "internal_survey"])
+def _folders(framing: str) -> list[str]:
+    from transforms.sources import ADAPTERS
+
+    return sorted(folder for folder, adapters in ADAPTERS.items() if any(a.framing == framing for a in adapters))
+
+
+@pytest.mark.parametrize("folder", _folders("csv"))
 def test_a_hostile_header_reaches_no_adapter_as_sql(tmp_path, con, folder):
     """Every CSV adapter gets its own columns plus a header written to break out of an identifier."""
     from transforms.sources import ADAPTERS
@@ -106,3 +112,14 @@ def test_a_hostile_header_reaches_no_adapter_as_sql(tmp_path, con, folder):
     text = str(parsed.good.to_pylist() + parsed.failed.to_pylist())
     secret = open("/etc/hostname").read().strip() if os.path.exists("/etc/hostname") else ""
     assert not secret or secret not in text
+
+
+@pytest.mark.parametrize("folder", _folders("json"))
+def test_a_hostile_key_reaches_no_adapter_as_sql(tmp_path, con, folder):
+    """Every folder's JSON adapters get a record whose keys and values are written to break out of SQL."""
+    record = {HOSTILE: HOSTILE, "id": HOSTILE, "type": HOSTILE, "messageId": "m1", "timestamp": "2026-02-10T10:00:00Z",
+              "data": {"object": {HOSTILE: 1, "object": HOSTILE}}, "properties": {HOSTILE: HOSTILE}}
+    parsed = parse_file(con, write(tmp_path, folder, "export.jsonl", json.dumps(record) + "\n"), folder)
+    assert "internal_error" not in set(parsed.failed["error_type"].to_pylist()) and parsed.read == 1
+    secret = open("/etc/hostname").read().strip() if os.path.exists("/etc/hostname") else ""
+    assert not secret or secret not in str(parsed.good.to_pylist() + parsed.failed.to_pylist())
