@@ -13,7 +13,12 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
-from transforms.tagging.examples import Prediction, blend
+from transforms.tagging.examples import ExampleClassifier, Prediction, pick, reason_scores
+
+# How much the example tier's word features count next to the embeddings: together they beat either
+# alone on every confidence band of the public sets (benchmarks/tagging_public.py).
+WORDS_WEIGHT = 0.3
+TEMPERATURE = 0.03  # the softmax temperature that calibrates this tier's confidences (see examples.py)
 
 
 def load_model():
@@ -24,7 +29,7 @@ def load_model():
 
 
 class EmbeddingClassifier:
-    """Reasons from their examples, compared in embedding space."""
+    """Reasons from their examples, compared in embedding space and, at WORDS_WEIGHT, by their words."""
 
     def __init__(self, examples: dict[str, list[str]], model=None):
         self.model = model if model is not None else load_model()
@@ -33,6 +38,7 @@ class EmbeddingClassifier:
             raise ValueError("no reason has examples")
         self.example_texts = [t for r in self.reasons for t in examples[r]]
         self.example_owner = np.array([i for i, r in enumerate(self.reasons) for _ in examples[r]])
+        self.words = ExampleClassifier({r: examples[r] for r in self.reasons})
         self.example_vectors = self.embed(self.example_texts)
         centroids = np.vstack([self.example_vectors[self.example_owner == i].mean(axis=0) for i in range(len(self.reasons))])
         self.centroids = centroids / np.linalg.norm(centroids, axis=1, keepdims=True)
@@ -42,8 +48,10 @@ class EmbeddingClassifier:
 
     def predict(self, texts: Sequence[str]) -> Prediction:
         vectors = self.embed(texts)
-        return blend(vectors @ self.example_vectors.T, vectors @ self.centroids.T,
-                     self.example_owner, len(self.reasons), self.example_texts)
+        meaning, nearest = reason_scores(vectors @ self.example_vectors.T, vectors @ self.centroids.T,
+                                         self.example_owner, len(self.reasons))
+        words, _ = self.words.scores(list(texts))
+        return pick((1 - WORDS_WEIGHT) * meaning + WORDS_WEIGHT * words, nearest, self.example_texts, TEMPERATURE)
 
 
 class ReasonEmbeddingHandler(ModelHandler[str, PredictionResult, EmbeddingClassifier]):

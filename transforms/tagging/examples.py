@@ -18,6 +18,9 @@ from scipy import sparse
 
 WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 NEAREST_WEIGHT = 0.3
+# Similarities become confidences by a softmax over the reasons at this temperature, chosen so that
+# confidence matches accuracy on held-out public utterances (benchmarks/tagging_public.py).
+TEMPERATURE = 0.04
 CHAR_NGRAMS = (3, 4, 5)
 
 
@@ -42,8 +45,8 @@ def _features(text: str) -> dict[str, int]:
 @dataclass
 class Prediction:
     reason: np.ndarray      # index into ExampleClassifier.reasons, per text
-    score: np.ndarray       # blended cosine similarity, 0-1
-    margin: np.ndarray      # best score minus the runner-up's
+    score: np.ndarray       # calibrated confidence, 0-1: about the share of such predictions that are right
+    margin: np.ndarray      # best raw similarity minus the runner-up's
     nearest: list[str]      # the nearest example of the predicted reason
 
 
@@ -101,14 +104,17 @@ class ExampleClassifier:
         return sparse.diags(1 / np.where(norms == 0, 1, norms)) @ matrix
 
     def predict(self, texts: list[str]) -> Prediction:
+        return pick(*self.scores(texts), self.example_texts, TEMPERATURE)
+
+    def scores(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(texts x reasons scores, the nearest example of each reason per text)."""
         vectors = self._matrix([_features(t) for t in texts])
-        return blend((vectors @ self.example_matrix.T).toarray(), (vectors @ self.centroids.T).toarray(),
-                     self.example_owner, len(self.reasons), self.example_texts)
+        return reason_scores((vectors @ self.example_matrix.T).toarray(), (vectors @ self.centroids.T).toarray(),
+                             self.example_owner, len(self.reasons))
 
 
-def blend(to_examples: np.ndarray, to_centroids: np.ndarray, owner: np.ndarray, reasons: int,
-          example_texts: list[str]) -> Prediction:
-    """Score each reason by its nearest example and its centroid; pick the best, keep the runner-up's gap."""
+def reason_scores(to_examples: np.ndarray, to_centroids: np.ndarray, owner: np.ndarray, reasons: int) -> tuple[np.ndarray, np.ndarray]:
+    """Score each reason by its nearest example and its centroid: (scores, nearest example index), texts x reasons."""
     n = to_examples.shape[0]
     nearest_score = np.zeros((n, reasons))
     nearest_index = np.zeros((n, reasons), dtype=np.int64)
@@ -119,9 +125,17 @@ def blend(to_examples: np.ndarray, to_centroids: np.ndarray, owner: np.ndarray, 
         best = block.argmax(axis=1)
         nearest_score[:, i] = block[rows, best]
         nearest_index[:, i] = members[best]
-    scores = NEAREST_WEIGHT * nearest_score + (1 - NEAREST_WEIGHT) * to_centroids
+    return NEAREST_WEIGHT * nearest_score + (1 - NEAREST_WEIGHT) * to_centroids, nearest_index
+
+
+def pick(scores: np.ndarray, nearest_index: np.ndarray, example_texts: list[str], temperature: float) -> Prediction:
+    """The best reason per text, its calibrated confidence, its gap to the runner-up and its nearest example."""
+    n, reasons = scores.shape
+    rows = np.arange(n)
     order = np.argsort(-scores, axis=1)
     top = order[:, 0]
     best = scores[rows, top]
     runner_up = scores[rows, order[:, 1]] if reasons > 1 else np.zeros(n)
-    return Prediction(top, best, best - runner_up, [example_texts[nearest_index[r, top[r]]] for r in rows])
+    exponents = np.exp((scores - best[:, None]) / temperature)
+    confidence = 1.0 / exponents.sum(axis=1)  # the top reason's softmax probability
+    return Prediction(top, confidence, best - runner_up, [example_texts[nearest_index[r, top[r]]] for r in rows])

@@ -17,7 +17,7 @@ from transforms.schema import JOURNEY_PHASES, OUTCOMES
 DIMENSIONS = ("people", "product", "process")
 # Below these similarities the example-based tiers leave a text 'unknown' (their scales differ). When the
 # embedding tier follows, the examples tier keeps only what it is surer of and leaves the rest to it.
-DEFAULT_MIN_CONFIDENCE = {"examples": 0.15, "examples_before_embeddings": 0.25, "embeddings": 0.3}
+DEFAULT_MIN_CONFIDENCE = {"examples": 0.5, "examples_before_embeddings": 0.95, "embeddings": 0.5}
 DEFAULT_TAXONOMY = Path(__file__).resolve().parents[2] / "data" / "taxonomy"
 
 
