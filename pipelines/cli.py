@@ -371,28 +371,44 @@ def _replay(input_dir, files, scope, paths, taxonomy, chunk_mb, tiers, touchpoin
 @click.option("--label-field", default="intent", show_default=True)
 @click.option("--tiers", default="rules,examples", show_default=True, help="Comma-separated: rules, examples, embeddings.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
-def eval_tags(taxonomy: str | None, labeled: str, text_field: str, label_field: str, tiers: str, as_json: bool) -> None:
+@click.option("--compare-tiers", default=None, help="A second tier setting, measured on the same texts and shown side by side.")
+@click.option("--compare-taxonomy", type=click.Path(file_okay=False), default=None,
+              help="A second taxonomy folder, measured on the same texts with the same tiers and shown side by side.")
+def eval_tags(taxonomy: str | None, labeled: str, text_field: str, label_field: str, tiers: str, as_json: bool,
+              compare_tiers: str | None, compare_taxonomy: str | None) -> None:
     import json
 
     from transforms.tagging import TIERS, TaxonomyError, load_taxonomy
     from transforms.tagging.encoder import EncoderUnavailable
     from transforms.tagging.evaluate import LabeledFileError, evaluate, read_labeled
 
-    chosen = tuple(t.strip() for t in tiers.split(",") if t.strip())
-    if not chosen or set(chosen) - set(TIERS):
-        raise click.BadParameter(f"choose from {', '.join(TIERS)}, not {tiers!r}", param_hint="'--tiers'")
+    def tier_setting(value: str, flag: str) -> tuple[str, ...]:
+        chosen = tuple(t.strip() for t in value.split(",") if t.strip())
+        if not chosen or set(chosen) - set(TIERS):
+            raise click.BadParameter(f"choose from {', '.join(TIERS)}, not {value!r}", param_hint=f"'{flag}'")
+        return chosen
+
+    if compare_tiers and compare_taxonomy:
+        raise click.UsageError("compare either --compare-tiers or --compare-taxonomy, not both")
+    settings = {"": (taxonomy, tier_setting(tiers, "--tiers"))}
+    if compare_tiers:
+        settings = {tiers: settings[""], compare_tiers: (taxonomy, tier_setting(compare_tiers, "--compare-tiers"))}
+    elif compare_taxonomy:
+        settings = {taxonomy or "default taxonomy": settings[""], compare_taxonomy: (compare_taxonomy, settings[""][1])}
     try:
-        result = evaluate(load_taxonomy(taxonomy), *read_labeled(labeled, text_field, label_field), chosen)
-    except (TaxonomyError, LabeledFileError) as exc:
-        raise CxError(str(exc)) from None
-    except EncoderUnavailable as exc:
+        texts, labels = read_labeled(labeled, text_field, label_field)
+        results = {name: evaluate(load_taxonomy(folder), texts, labels, chosen) for name, (folder, chosen) in settings.items()}
+    except (TaxonomyError, LabeledFileError, EncoderUnavailable) as exc:
         raise CxError(str(exc)) from None
     if as_json:
-        print(json.dumps(result))
+        print(json.dumps(results[""] if "" in results else results))
         return
-    from pipelines.summary import render_evaluation
+    from pipelines.summary import render_comparison, render_evaluation
 
-    render_evaluation(console, result)
+    if "" in results:
+        render_evaluation(console, results[""])
+    else:
+        render_comparison(console, results)
 
 
 @cli.command(help="Build the dbt docs site (models, columns, definitions, lineage, exposures) as one offline HTML file.")

@@ -149,12 +149,36 @@ def _notes(manifest: dict) -> list[str]:
     return notes
 
 
+def render_comparison(console: Console, results: dict[str, dict]) -> None:
+    """`cx eval-tags --compare ...`: two settings side by side, overall and per reason."""
+    names = list(results)
+    overall = Table(title="Side by side")
+    overall.add_column("measure")
+    for name in names:
+        overall.add_column(name, justify="right")
+    for key in ("accuracy", "macro_f1", "coverage", "accuracy_when_tagged", "texts_per_s"):
+        overall.add_row(key, *(f"{results[n][key]:,.0f}" if key == "texts_per_s" else f"{results[n][key]:.3f}" for n in names))
+    console.print(overall)
+    per = Table(title="F1 per reason")
+    per.add_column("reason")
+    for name in names:
+        per.add_column(name, justify="right")
+    per.add_column("change", justify="right")
+    reasons = sorted(set().union(*(r["per_reason"] for r in results.values())))
+    f1 = {n: {r: results[n]["per_reason"].get(r, {}).get("f1", 0.0) for r in reasons} for n in names}
+    for reason in sorted(reasons, key=lambda r: f1[names[-1]][r] - f1[names[0]][r]):
+        per.add_row(reason, *(f"{f1[n][reason]:.2f}" for n in names), f"{f1[names[-1]][reason] - f1[names[0]][reason]:+.2f}")
+    console.print(per)
+
+
 def render_evaluation(console: Console, result: dict) -> None:
     """`cx eval-tags` as tables."""
     console.print(f"[bold]{result['n']:,} texts, tiers {', '.join(result['tiers'])}[/]: accuracy {result['accuracy']:.3f}, "
                   f"macro-F1 {result['macro_f1']:.3f}, coverage {result['coverage']:.3f} "
                   f"(accuracy when tagged {result['accuracy_when_tagged']:.3f}), {result['texts_per_s']:,.0f} texts/s")
     console.print("decided by: " + ", ".join(f"{k} {v}" for k, v in sorted(result["by_method"].items())))
+    console.print("by confidence: " + ", ".join(f"{b['band']}: {b['share']:.0%} of texts, {b['accuracy']:.0%} right"
+                                                for b in result["by_confidence"]))
     if result["labels_not_in_taxonomy"]:
         console.print("[yellow]labels the taxonomy does not know:[/] " + ", ".join(result["labels_not_in_taxonomy"]))
     per = Table(title="Per reason")

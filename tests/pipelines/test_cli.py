@@ -103,6 +103,22 @@ def test_eval_tags_reports_json_metrics(capsys, tmp_path):
     assert {"accuracy", "macro_f1", "coverage", "n", "texts_per_s"} <= set(result)
     assert result["n"] == 3 and result["accuracy"] == pytest.approx(2 / 3) and result["coverage"] == pytest.approx(2 / 3)
     assert result["worst_confusions"] == [{"label": "bug_report", "predicted": "unknown", "count": 1}]
+    assert sum(b["texts"] for b in result["by_confidence"]) == 2 and all(b["accuracy"] == 1.0 for b in result["by_confidence"])
+
+
+def test_eval_tags_compares_two_tier_settings_on_the_same_texts(capsys, tmp_path):
+    import json
+
+    labeled = tmp_path / "labeled.jsonl"
+    labeled.write_text('{"utterance": "return the payment to my card", "intent": "refund_request"}\n'
+                       '{"utterance": "hello", "intent": "unknown"}\n')
+    code, out, err = run_cli(capsys, "eval-tags", "--labeled", str(labeled), "--compare-tiers", "rules,examples,embeddings", "--json")
+    assert code == 0, err
+    results = json.loads(out)
+    assert list(results) == ["rules,examples", "rules,examples,embeddings"]
+    assert all(r["n"] == 2 for r in results.values())
+    code, out, err = run_cli(capsys, "eval-tags", "--labeled", str(labeled), "--compare-tiers", "rules,examples,embeddings")
+    assert code == 0 and "Side by side" in out and "F1 per reason" in out
 
 
 def test_eval_tags_errors_are_one_line(capsys, tmp_path):

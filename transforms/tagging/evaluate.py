@@ -51,6 +51,7 @@ def evaluate(taxonomy: Taxonomy, texts: list[str], labels: list[str], tiers: tup
     seconds = time.perf_counter() - started
     predicted = tagged["reason_code"].to_pylist()
     methods = tagged["reason_method"].to_pylist()
+    confidences = [c or 0.0 for c in tagged["reason_confidence"].to_pylist()]
     n = len(labels)
     correct = sum(p == label for p, label in zip(predicted, labels))
     per_reason = {}
@@ -74,7 +75,24 @@ def evaluate(taxonomy: Taxonomy, texts: list[str], labels: list[str], tiers: tup
         "accuracy_when_tagged": (correct / max(1, sum(p != "unknown" for p in predicted))),
         "texts_per_s": n / seconds if seconds else float("inf"),
         "by_method": dict(Counter(m or "unknown" for m in methods)),
+        "by_confidence": by_confidence(predicted, labels, confidences),
         "per_reason": per_reason,
         "worst_confusions": [{"label": label, "predicted": p, "count": c} for (label, p), c in confusions.most_common(10)],
         "labels_not_in_taxonomy": sorted(set(labels) - known),
     }
+
+
+BANDS = ((0.0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.0))
+
+
+def by_confidence(predicted: list[str], labels: list[str], confidences: list[float]) -> list[dict]:
+    """Share of the texts tagged in each confidence band and how often they are right: how far to
+    trust a ranking built on them (confidences are calibrated, so accuracy should match the band)."""
+    bands = []
+    for low, high in BANDS:
+        inside = [(p, label) for p, label, c in zip(predicted, labels, confidences)
+                  if p != "unknown" and low <= c and (c < high or high == 1.0)]
+        if inside:
+            bands.append({"band": f"{low:.1f}-{high:.1f}", "texts": len(inside), "share": len(inside) / len(labels),
+                          "accuracy": sum(p == label for p, label in inside) / len(inside)})
+    return bands
