@@ -8,6 +8,8 @@
     cx check                            every configuration file and the input layout, without running
     cx query "select * from root_causes limit 5"
     cx docs                             the dbt docs site as one HTML file under data/warehouse/docs
+    cx eval-tags --labeled F.jsonl      reason tagging measured on labeled texts (--compare-tiers ...)
+    cx tags train --labeled F.csv       learn reasons from a team's labeled contacts (or --from-lake)
 """
 
 from __future__ import annotations
@@ -409,6 +411,72 @@ def eval_tags(taxonomy: str | None, labeled: str, text_field: str, label_field: 
         render_evaluation(console, results[""])
     else:
         render_comparison(console, results)
+
+
+@cli.group(help="Reason tagging: learn from the labels a team already has.")
+def tags() -> None:
+    pass
+
+
+@tags.command("train", help="Learn reasons from labeled contacts (a JSONL or CSV file, or the lake's contacts whose reason came "
+                            "from an agent's code or a ticket tag); measures the gain on a held-out share first.")
+@taxonomy_option
+@click.option("--labeled", type=click.Path(dir_okay=False), default=None, help="JSON Lines or CSV, one labeled text per row.")
+@click.option("--from-lake", is_flag=True, help="Learn from the published contacts whose reason came from a source code.")
+@warehouse_option
+@click.option("--text-field", default="utterance", show_default=True)
+@click.option("--label-field", default="intent", show_default=True, help="A reason code, or a source code the taxonomy maps.")
+@click.option("--tiers", default="rules,examples,embeddings", show_default=True, help="The tiers the gain is measured with.")
+@click.option("--holdout", type=click.FloatRange(0.05, 0.5), default=0.2, show_default=True)
+@click.option("--per-reason", type=click.IntRange(1, 5000), default=200, show_default=True, help="Learned examples kept per reason.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+def tags_train(taxonomy: str | None, labeled: str | None, from_lake: bool, warehouse: str, text_field: str, label_field: str,
+               tiers: str, holdout: float, per_reason: int, as_json: bool) -> None:
+    import json
+
+    from transforms.tagging import TIERS, TaxonomyError
+    from transforms.tagging.encoder import EncoderUnavailable
+    from transforms.tagging.evaluate import LabeledFileError, read_labeled
+    from transforms.tagging.learn import train
+    from transforms.tagging.taxonomy import DEFAULT_TAXONOMY
+
+    if bool(labeled) == from_lake:
+        raise click.UsageError("give either --labeled FILE or --from-lake")
+    chosen = tuple(t.strip() for t in tiers.split(",") if t.strip())
+    if not chosen or set(chosen) - set(TIERS):
+        raise click.BadParameter(f"choose from {', '.join(TIERS)}, not {tiers!r}", param_hint="'--tiers'")
+    try:
+        texts, labels = read_labeled(labeled, text_field, label_field) if labeled else _coded_contacts(warehouse)
+        report = train(taxonomy or DEFAULT_TAXONOMY, texts, labels, chosen, holdout, per_reason)
+    except (TaxonomyError, LabeledFileError, EncoderUnavailable) as exc:
+        raise CxError(str(exc)) from None
+    if as_json:
+        print(json.dumps(report))
+        return
+    console.print(f"{report['used']:,} of {report['labeled']:,} labeled texts used; {sum(report['learned_examples'].values()):,} "
+                  f"examples learned for {len(report['learned_examples'])} reasons -> {report['file']}", markup=False)
+    if report["labels_not_in_taxonomy"]:
+        console.print("labels the taxonomy does not know: " + ", ".join(report["labels_not_in_taxonomy"][:20]), markup=False)
+    if "before" in report:
+        before, after = report["before"], report["after"]
+        console.print(f"on {report['held_out']:,} held-out labeled texts ({', '.join(report['tiers'])}): accuracy "
+                      f"{before['accuracy']:.3f} -> {after['accuracy']:.3f}, macro-F1 {before['macro_f1']:.3f} -> {after['macro_f1']:.3f}")
+
+
+def _coded_contacts(warehouse: str) -> tuple[list[str], list[str]]:
+    """Texts of published contacts whose reason came from a source code, with that reason."""
+    import duckdb
+
+    current = _paths(warehouse)["lake"] / "current"
+    if not current.exists():
+        raise CxError(f"{current}: nothing published yet; run `cx run` first")
+    rows = duckdb.connect().execute(
+        "select text, reason_code from read_parquet(?, hive_partitioning = false) "
+        "where reason_method = 'code' and text is not null and trim(text) <> ''",
+        [str(current / "interactions" / "**" / "*.parquet")]).fetchall()
+    if not rows:
+        raise CxError("no published contact has both a text and a reason from a source code to learn from")
+    return [t for t, _ in rows], [r for _, r in rows]
 
 
 @cli.command(help="Build the dbt docs site (models, columns, definitions, lineage, exposures) as one offline HTML file.")

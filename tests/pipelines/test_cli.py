@@ -269,3 +269,36 @@ def test_default_paths_are_under_the_project_root_wherever_cx_is_typed(tmp_path,
     assert IngestOptions([]).input == str(checkout / "data" / "raw")
     monkeypatch.setenv(HOME_ENV, str(tmp_path / "cx"))
     assert default_path("data/warehouse") == str(tmp_path / "cx" / "data" / "warehouse")
+
+
+def test_tags_train_learns_from_a_teams_labels_and_reports_the_gain(capsys, tmp_path):
+    import csv
+    import json
+    import shutil
+
+    from transforms.tagging.taxonomy import DEFAULT_TAXONOMY, LEARNED_FILE, load_taxonomy
+
+    taxonomy = tmp_path / "taxonomy"
+    shutil.copytree(DEFAULT_TAXONOMY, taxonomy)
+    (taxonomy / LEARNED_FILE).unlink(missing_ok=True)
+    rows = [(f"the thingamajig widget number {i} will not frobnicate", "bug_report") for i in range(30)]
+    rows += [(f"please send invoice copy {i} to accounts", "call_center:BILLING-QUERY") for i in range(30)]
+    rows += [("reach me at jo@example.org about the widget that will not frobnicate", "bug_report"), ("no idea", "NOT-A-CODE")]
+    labeled = tmp_path / "agent_codes.csv"
+    with open(labeled, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Transcript", "DispositionCode"])
+        writer.writerows(rows)
+    code, out, err = run_cli(capsys, "tags", "train", "--labeled", str(labeled), "--text-field", "Transcript",
+                             "--label-field", "DispositionCode", "--taxonomy", str(taxonomy), "--tiers", "rules,examples", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["used"] == 61 and report["labels_not_in_taxonomy"] == ["NOT-A-CODE"]
+    assert report["after"]["accuracy"] > report["before"]["accuracy"]
+    learned = [json.loads(line) for line in (taxonomy / LEARNED_FILE).read_text().splitlines()]
+    assert {row["reason"] for row in learned} == {"bug_report", "billing_confusion"}
+    assert not [row for row in learned if "jo@example.org" in row["text"]]  # learned texts are redacted
+    merged = load_taxonomy(taxonomy).reason("bug_report").examples
+    assert len(merged) == len(load_taxonomy(taxonomy, learned=False).reason("bug_report").examples) + 31
+    code, _, err = run_cli(capsys, "tags", "train", "--taxonomy", str(taxonomy))
+    assert code == 2 and "give either --labeled FILE or --from-lake" in err

@@ -19,11 +19,15 @@ class LabeledFileError(ValueError):
 
 
 def read_labeled(path: str | Path, text_field: str, label_field: str) -> tuple[list[str], list[str]]:
+    """(texts, labels) from JSON Lines, or from CSV (a header naming the two columns) when the name ends in .csv."""
     texts, labels = [], []
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        content = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise LabeledFileError(f"{path}: cannot read ({exc})") from None
+    if str(path).lower().endswith(".csv"):
+        return _read_labeled_csv(path, content, text_field, label_field)
+    lines = content.splitlines()
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -38,6 +42,20 @@ def read_labeled(path: str | Path, text_field: str, label_field: str) -> tuple[l
     if not texts:
         raise LabeledFileError(f"{path}: no labeled rows")
     return texts, labels
+
+
+def _read_labeled_csv(path, content: str, text_field: str, label_field: str) -> tuple[list[str], list[str]]:
+    import csv
+    import io
+
+    reader = csv.DictReader(io.StringIO(content, newline=""))
+    if not reader.fieldnames or text_field not in reader.fieldnames or label_field not in reader.fieldnames:
+        raise LabeledFileError(f"{path}: the header needs the columns '{text_field}' and '{label_field}', "
+                               f"found {', '.join(reader.fieldnames or [])}")
+    rows = [(row[text_field], row[label_field]) for row in reader if row.get(text_field) and row.get(label_field)]
+    if not rows:
+        raise LabeledFileError(f"{path}: no labeled rows")
+    return [t for t, _ in rows], [label for _, label in rows]
 
 
 def evaluate(taxonomy: Taxonomy, texts: list[str], labels: list[str], tiers: tuple[str, ...]) -> dict:

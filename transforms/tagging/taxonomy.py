@@ -6,8 +6,9 @@ Errors name the file, the entry and the field, e.g.
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -17,6 +18,7 @@ from transforms.schema import JOURNEY_PHASES, OUTCOMES
 DIMENSIONS = ("people", "product", "process")
 # Below these similarities the example-based tiers leave a text 'unknown' (their scales differ). When the
 # embedding tier follows, the examples tier keeps only what it is surer of and leaves the rest to it.
+LEARNED_FILE = "learned_examples.jsonl"  # written by `cx tags train`
 DEFAULT_MIN_CONFIDENCE = {"examples": 0.5, "examples_before_embeddings": 0.95, "embeddings": 0.5}
 DEFAULT_TAXONOMY = Path(__file__).resolve().parents[2] / "data" / "taxonomy"
 
@@ -197,11 +199,33 @@ def _phases(path: Path) -> tuple[PhaseRule, ...]:
     return tuple(rules)
 
 
-def load_taxonomy(folder: str | Path | None = None) -> Taxonomy:
-    """Read and check the three taxonomy files in `folder` (the shipped default when None)."""
+def _learned(path: Path, reasons: tuple[Reason, ...]) -> tuple[Reason, ...]:
+    """Add the examples `cx tags train` learned from labeled contacts (learned_examples.jsonl) to their reasons."""
+    if not path.is_file():
+        return reasons
+    known = {r.code for r in reasons}
+    learned: dict[str, list[str]] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise TaxonomyError(f"{path.name}:{number}: not valid JSON ({exc.msg})") from None
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str) or row.get("reason") not in known:
+            raise TaxonomyError(f"{path.name}:{number}: needs 'text' and a 'reason' the taxonomy knows")
+        learned.setdefault(row["reason"], []).append(row["text"])
+    return tuple(replace(r, examples=r.examples + tuple(learned.get(r.code, ()))) for r in reasons)
+
+
+def load_taxonomy(folder: str | Path | None = None, learned: bool = True) -> Taxonomy:
+    """Read and check the taxonomy files in `folder` (the shipped default when None); with `learned`,
+    the examples learned from labeled contacts join the written ones."""
     folder = Path(folder) if folder else DEFAULT_TAXONOMY
     if not folder.is_dir():
         raise TaxonomyError(f"{folder}: taxonomy folder not found")
     codes, cues, defaults = _outcomes(folder / "outcomes.yml")
     reasons, min_confidence = _reasons(folder / "reasons.yml")
+    if learned:
+        reasons = _learned(folder / LEARNED_FILE, reasons)
     return Taxonomy(reasons, min_confidence, codes, cues, defaults, _phases(folder / "phases.yml"))
