@@ -21,6 +21,13 @@ import pyarrow.compute as pc
 from transforms.tagging.examples import ExampleClassifier
 from transforms.tagging.taxonomy import Taxonomy
 
+# A text made only of greetings, thanks and acknowledgements says no reason: it stays 'unknown' with
+# this evidence instead of being pushed towards the nearest example (RE2, case-insensitive, whole text).
+SMALL_TALK = (r"(?i)^[\s\W]*(?:(?:hi|hiya|hello|hey|heya|yo|good (?:morning|afternoon|evening|day)|greetings|thanks|thank you|thx|ty|"
+              r"many thanks|cheers|ok|okay|k|yes|yeah|yep|no|nope|sure|great|perfect|cool|nice|fine|bye|goodbye|see you|"
+              r"there|again|all|team|guys|folks|so much|very much|anyone|someone|are you there|is anyone there|you there|"
+              r"still there|hello\?)[\s\W]*)+$")
+SMALL_TALK_EVIDENCE = "small talk: no reason given"
 CODE_CONFIDENCE = 0.95
 RULE_CONFIDENCE = 0.8
 REASON_COLUMNS = ("reason_code", "reason_dimension", "reason_confidence", "reason_method", "reason_evidence")
@@ -139,7 +146,9 @@ class ReasonTagger:
         confidence = pc.if_else(pc.is_valid(reason), CODE_CONFIDENCE, pa.scalar(None, pa.float64()))
         evidence = pc.if_else(pc.is_valid(reason), key, pa.scalar(None, pa.string()))
         has_text = pc.fill_null(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0), False)
-        open_rows = np.flatnonzero(pc.and_(pc.is_null(reason), has_text).to_numpy(zero_copy_only=False))
+        small_talk = pc.fill_null(pc.and_(pc.is_null(reason), pc.match_substring_regex(text, SMALL_TALK)), False)
+        evidence = pc.if_else(small_talk, SMALL_TALK_EVIDENCE, evidence)
+        open_rows = np.flatnonzero(pc.and_(pc.and_(pc.is_null(reason), has_text), pc.invert(small_talk)).to_numpy(zero_copy_only=False))
         decided: list[tuple[str, Decided]] = []
         guesses: Decided | None = None
         if "rules" in self.tiers and len(open_rows):
@@ -167,9 +176,11 @@ class ReasonTagger:
         return table
 
     def open_texts(self, table: pa.Table) -> np.ndarray:
-        """Rows left 'unknown' that have text: what a slower tier may still decide."""
+        """Rows left 'unknown' that have text other than small talk: what a slower tier may still decide."""
         has_text = pc.fill_null(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(table["text"])), 0), False)
-        return np.flatnonzero(pc.and_(pc.equal(table["reason_code"], "unknown"), has_text).to_numpy(zero_copy_only=False))
+        talk = pc.fill_null(pc.equal(table["reason_evidence"], SMALL_TALK_EVIDENCE), False)
+        return np.flatnonzero(pc.and_(pc.and_(pc.equal(table["reason_code"], "unknown"), has_text), pc.invert(talk))
+                              .to_numpy(zero_copy_only=False))
 
     def apply_predictions(self, table: pa.Table, tier: str, rows: list[int], reasons: list[str], scores: list[float],
                           nearest: list[str]) -> pa.Table:

@@ -90,3 +90,17 @@ def test_rules_only_leave_unmatched_text_unknown():
                       "text": ["please stop my plan and close everything down"]})
     [row] = ReasonTagger(load_taxonomy(), ("rules",)).tag(table).to_pylist()
     assert (row["reason_code"], row["reason_evidence"]) == ("unknown", None)
+
+
+def test_greetings_and_thanks_are_never_forced_into_a_reason():
+    import pyarrow as pa
+
+    from transforms.tagging import load_taxonomy
+    from transforms.tagging.reasons import SMALL_TALK_EVIDENCE, ReasonTagger
+
+    texts = ["Hi there!", "hello?", "Thanks so much, bye", "is anyone there?", "Hi, my card was declined", "hi i want a refund"]
+    tagger = ReasonTagger(load_taxonomy(), ("rules", "examples"))
+    tagged = tagger.tag(pa.table({"text": texts, "touchpoint": ["chat"] * len(texts), "source_reason": pa.nulls(len(texts), pa.string())}))
+    assert tagged["reason_code"].to_pylist() == ["unknown"] * 4 + ["payment_declined", "refund_request"]
+    assert tagged["reason_evidence"].to_pylist()[:4] == [SMALL_TALK_EVIDENCE] * 4
+    assert tagger.open_texts(tagged).tolist() == []  # and never sent to a slower tier
