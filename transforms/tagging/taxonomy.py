@@ -19,7 +19,7 @@ DIMENSIONS = ("people", "product", "process")
 # Below these similarities the example-based tiers leave a text 'unknown' (their scales differ). When the
 # embedding tier follows, the examples tier keeps only what it is surer of and leaves the rest to it.
 LEARNED_FILE = "learned_examples.jsonl"  # written by `cx tags train`
-DEFAULT_MIN_CONFIDENCE = {"examples": 0.5, "examples_before_embeddings": 0.95, "embeddings": 0.5}
+DEFAULT_MIN_CONFIDENCE = {"examples": 0.5, "examples_before_embeddings": 0.9, "embeddings": 0.5}
 DEFAULT_TAXONOMY = Path(__file__).resolve().parents[2] / "data" / "taxonomy"
 
 

@@ -73,7 +73,7 @@ def test_examples_tier_tags_what_rules_miss_and_keeps_the_nearest_example():
     table = pa.table({
         "touchpoint": ["chat", "chat"],
         "source_reason": pa.nulls(2, pa.string()),
-        "text": ["please stop my plan and close everything down", "zxqv plorf wibble"],
+        "text": ["we want to stop the membership", "zxqv plorf wibble"],
     })
     rows = Tagger(load_taxonomy()).reasons.tag(table).to_pylist()
     assert (rows[0]["reason_code"], rows[0]["reason_method"]) == ("cancel_request", "examples")

@@ -59,10 +59,10 @@ def test_missing_folder():
 def test_min_confidence_per_tier(taxonomy_dir):
     path = taxonomy_dir / "reasons.yml"
     text = path.read_text()
-    line = "min_confidence: {examples: 0.5, examples_before_embeddings: 0.95, embeddings: 0.5}"
+    line = "min_confidence: {examples: 0.5, examples_before_embeddings: 0.9, embeddings: 0.5}"
     assert line in text
     path.write_text(text.replace(line, "min_confidence: 0.35"))
-    assert load_taxonomy(taxonomy_dir).min_confidence == {"examples": 0.35, "examples_before_embeddings": 0.95, "embeddings": 0.5}
+    assert load_taxonomy(taxonomy_dir).min_confidence == {"examples": 0.35, "examples_before_embeddings": 0.9, "embeddings": 0.5}
     path.write_text(text.replace(line, "min_confidence: {examples: 2}"))
     with pytest.raises(TaxonomyError, match=r"reasons.yml: min_confidence.examples must be a number from 0 to 1, found 2"):
         load_taxonomy(taxonomy_dir)
