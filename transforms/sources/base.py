@@ -43,9 +43,11 @@ MACROS = [
     # HTML (message bodies of Intercom, Freshdesk, Zendesk) as plain text: scripts, styles and tags dropped,
     # the common entities decoded, white space collapsed; null when nothing is left.
     r"""create or replace macro cx_strip_html(v) as nullif(trim(regexp_replace(
-         replace(replace(replace(replace(replace(replace(replace(
+         replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(
              regexp_replace(regexp_replace(v, '<(script|style)[^>]*>.*?</(script|style)>', ' ', 'gis'), '<[^>]*>', ' ', 'g'),
-             '&nbsp;', ' '), '&lt;', '<'), '&gt;', '>'), '&quot;', '"'), '&#39;', ''''), '&#x27;', ''''), '&amp;', '&'),
+             '&nbsp;', ' '), '&lt;', '<'), '&gt;', '>'), '&quot;', '"'), '&#39;', ''''), '&#x27;', ''''),
+             '&rsquo;', ''''), '&lsquo;', ''''), '&rdquo;', '"'), '&ldquo;', '"'), '&hellip;', '...'), '&ndash;', '-'),
+             '&mdash;', '-'), '&amp;', '&'),
          '\s+', ' ', 'g')), '')""",
     # An RFC 2822 date as Twilio writes it: 'Tue, 31 Aug 2010 20:36:28 +0000'.
     "create or replace macro cx_ts_rfc2822(v) as try_strptime(v, '%a, %d %b %Y %H:%M:%S %z')",

@@ -74,8 +74,10 @@ CHAT = SourceAdapter(
                      case when _source_author in {_CUSTOMER} then 'email:' || cx_pii_hash(lower(trim(_source_email))) end],
                     lambda x: x is not null) as linked_ref,
         'chat:' || _id as case_id,
-        coalesce(case when _customer_started then nullif(cx_strip_html(_body), '') end,
-                 cx_strip_html(json_extract_string(_customer_parts[1], '$.body'))) as text,
+        nullif(array_to_string(list_filter(
+            [case when _customer_started then nullif(cx_strip_html(_body), '') end]
+            || list_transform(_customer_parts, lambda p: cx_strip_html(json_extract_string(p, '$.body'))),
+            lambda x: x is not null), chr(10)), '') as text,
         _state as source_code,
         coalesce(_assignee, json_extract_string(_admin_replies[1], '$.author.id')) as agent_id,
         _team as team,

@@ -76,6 +76,27 @@ def apply(n: int, columns: tuple, decided: list[tuple[str, Decided]], guesses: D
     return reason, method, confidence, evidence
 
 
+def without_small_talk_lines(text: pa.Array) -> pa.Array:
+    """A conversation's turns (one per line) less the greetings and thanks, so every tier reads what the
+    customer asked; a text that is nothing but small talk is kept whole (the tagger says so)."""
+    multi = pc.fill_null(pc.match_substring(text, "\n"), False)
+    if not pc.any(multi).as_py():
+        return text
+    rows = np.flatnonzero(multi.to_numpy(zero_copy_only=False))
+    lines = pc.split_pattern(text.take(pa.array(rows)), "\n")
+    flat = pc.list_flatten(lines)
+    keep = pc.invert(pc.fill_null(pc.match_substring_regex(flat, SMALL_TALK), False))
+    kept_per_row = np.add.reduceat(np.append(keep.to_numpy(zero_copy_only=False).astype(np.int64), 0),
+                                   lines.offsets.to_numpy()[:-1]) if len(flat) else np.zeros(len(rows), dtype=np.int64)
+    kept_per_row = np.where(np.diff(lines.offsets.to_numpy()) == 0, 0, kept_per_row)
+    offsets = pa.array(np.concatenate([[0], np.cumsum(kept_per_row)]).astype(np.int32))
+    joined = pc.binary_join(pa.ListArray.from_arrays(offsets, flat.filter(keep)), "\n")
+    joined = pc.if_else(pc.equal(pa.array(kept_per_row), 0), text.take(pa.array(rows)), joined)
+    mask = np.zeros(len(text), dtype=bool)
+    mask[rows] = True
+    return pc.replace_with_mask(text, pa.array(mask), joined)
+
+
 class ReasonTagger:
     """Tags a table of canonical records; built once per taxonomy and reused for every chunk."""
 
@@ -139,7 +160,7 @@ class ReasonTagger:
 
     def tag(self, table: pa.Table) -> pa.Table:
         n = table.num_rows
-        text = table["text"].combine_chunks()
+        text = without_small_talk_lines(table["text"].combine_chunks())
         key = pc.binary_join_element_wise(table["touchpoint"], table["source_reason"], ":").combine_chunks()
         reason = pc.take(self.code_reasons, pc.index_in(key, self.code_keys)) if len(self.code_keys) else pa.nulls(n, pa.string())
         method = pc.if_else(pc.is_valid(reason), "code", pa.scalar(None, pa.string()))

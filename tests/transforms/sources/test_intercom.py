@@ -73,7 +73,9 @@ def test_single_conversation_as_the_api_returns_it(con):
     assert (row["interaction_id"], row["interaction_type"], row["channel_type"], row["source_line"]) == \
         ("chat:215471234567891", "chat_conversation", "assisted", 1)
     assert row["occurred_at"].isoformat() == "2026-03-02T09:14:05+00:00"
-    assert row["text"] == "Hi, I was charged twice for my March invoice & can't find the refund."
+    # every customer turn, in order, so the reason comes from all the customer said (entities decoded)
+    assert row["text"] == ("Hi, I was charged twice for my March invoice & can't find the refund.\n"
+                           "Thanks. It's the charge on 1 March, 49.00 EUR twice.\nGreat, thank you!")
     assert (row["wait_seconds"], row["handle_seconds"], row["transfers"], row["csat"]) == (212, 700, 1, 4)
     assert (row["agent_id"], row["team"], row["source_code"], row["record_version"]) == ("991267", "5017691", "closed", 1772443550)
     assert row["source_customer_ref"] == "account:7712"

@@ -104,3 +104,16 @@ def test_greetings_and_thanks_are_never_forced_into_a_reason():
     assert tagged["reason_code"].to_pylist() == ["unknown"] * 4 + ["payment_declined", "refund_request"]
     assert tagged["reason_evidence"].to_pylist()[:4] == [SMALL_TALK_EVIDENCE] * 4
     assert tagger.open_texts(tagged).tolist() == []  # and never sent to a slower tier
+
+
+def test_a_conversation_is_tagged_from_what_the_customer_asked_not_its_greetings():
+    import pyarrow as pa
+
+    from transforms.tagging import load_taxonomy
+    from transforms.tagging.reasons import ReasonTagger
+
+    texts = ["Hi there!\nhello?\nI want to cancel the membership for our team\nthanks, bye", "Hello\nAre you there?\nthank you"]
+    tagged = ReasonTagger(load_taxonomy(), ("rules", "examples")).tag(
+        pa.table({"text": texts, "touchpoint": ["chat"] * 2, "source_reason": pa.nulls(2, pa.string())}))
+    assert tagged["reason_code"].to_pylist() == ["cancel_request", "unknown"]
+    assert tagged["text"].to_pylist() == texts  # the stored text stays whole
