@@ -63,6 +63,16 @@ def test_run_generates_ingests_builds_and_summarises(capsys, tmp_path):
         ("_actions.csv", "bookkeeping file (its name starts with _ or .)"), ("_truth.json", "bookkeeping file (its name starts with _ or .)")}
     code, _, err = run_cli(capsys, "query", "create table stolen as select 1", "--warehouse", str(warehouse))
     assert code == 1 and err.count("\n") == 1 and "read-only" in err
+    # the contacts agents coded become training data for the ones they did not
+    import shutil
+
+    from transforms.tagging.taxonomy import DEFAULT_TAXONOMY, LEARNED_FILE
+    shutil.copytree(DEFAULT_TAXONOMY, tmp_path / "taxonomy")
+    code, out, err = run_cli(capsys, "tags", "train", "--from-lake", "--warehouse", str(warehouse), "--taxonomy",
+                             str(tmp_path / "taxonomy"), "--tiers", "rules,examples", "--json")
+    assert code == 0, err
+    learned = json.loads(out)
+    assert learned["used"] > 50 and learned["learned_examples"] and (tmp_path / "taxonomy" / LEARNED_FILE).exists()
     code, out, err = run_cli(capsys, "docs", "--warehouse", str(warehouse))
     assert code == 0, err
     manifest = json.loads((warehouse / "docs" / "manifest.json").read_text())
