@@ -176,10 +176,10 @@ def TagOpenTextsWithEmbeddings(held: dict, taxonomy: Taxonomy, root: str, run_id
     """{"tagged": held groups, "unsure": their open texts} -> RunInference on the texts -> patched groups written by day."""
     from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
 
-    from transforms.tagging.embeddings import ReasonEmbeddingHandler
+    from transforms.tagging.embeddings import ReasonEmbeddingHandler, calibrations, load_model, reason_examples
 
     if handler is None:
-        handler = ReasonEmbeddingHandler({r.code: list(r.examples) + [r.label] for r in taxonomy.reasons if r.examples})
+        handler = ReasonEmbeddingHandler(reason_examples(taxonomy), load_model, *calibrations(taxonomy))
     predictions = (
         held["unsure"]
         | "EmbedOpenTexts" >> RunInference(KeyedModelHandler(handler))

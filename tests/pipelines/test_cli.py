@@ -308,6 +308,9 @@ def test_tags_train_learns_from_a_teams_labels_and_reports_the_gain(capsys, tmp_
     learned = [json.loads(line) for line in (taxonomy / LEARNED_FILE).read_text().splitlines()]
     assert {row["reason"] for row in learned} == {"bug_report", "billing_confusion"}
     assert not [row for row in learned if "jo@example.org" in row["text"]]  # learned texts are redacted
+    fitted = report["calibration"]["examples"]
+    assert fitted["calibration_error_after"] <= fitted["calibration_error_before"]
+    assert load_taxonomy(taxonomy).calibration == {"examples": (fitted["temperature"], fitted["floor"])}
     merged = load_taxonomy(taxonomy).reason("bug_report").examples
     assert len(merged) == len(load_taxonomy(taxonomy, learned=False).reason("bug_report").examples) + 31
     code, _, err = run_cli(capsys, "tags", "train", "--taxonomy", str(taxonomy))

@@ -18,14 +18,23 @@ import pyarrow.compute as pc
 from scipy import sparse
 
 NEAREST_WEIGHT = 0.3
-# Similarities become confidences by a softmax over the reasons at this temperature, chosen so that
-# confidence matches accuracy on held-out public utterances (benchmarks/tagging_public.py).
-TEMPERATURE = 0.04
-# The similarity of "none of these reasons": it joins the softmax, so a text that resembles no reason
-# (off-topic, another business's question) is not confident just because one reason is a bit closer.
-# Chosen on the public sets: with each set's texts as off-topic text for the other's reasons, it cut
-# those tagged from 14% to 6% for the loss of under a point on the set's own texts.
-FLOOR = 0.3
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How a tier's similarities become confidences: a softmax over the reasons at `temperature`, with a
+    "none of these reasons" at similarity `floor`, so a text that resembles no reason (off-topic, another
+    business's question) is not confident just because one reason is a little closer than the others.
+    `cx tags train` fits both to a team's labels; the defaults were chosen on held-out public utterances."""
+
+    temperature: float
+    floor: float
+
+
+# Chosen on the public sets (benchmarks/tagging_public.py): confidence matches accuracy per band, and with
+# each set's texts as off-topic text for the other's reasons, the floor cut those tagged from 14% to 6%
+# for the loss of under a point on the set's own texts.
+CALIBRATION = Calibration(temperature=0.04, floor=0.3)
 CHAR_NGRAMS = (3, 4, 5)
 HASH_BITS = 20
 _PRIME = np.uint64(1099511628211)
@@ -76,7 +85,8 @@ class Prediction:
 class ExampleClassifier:
     """Nearest-example + centroid classifier over TF-IDF features learned from taxonomy examples."""
 
-    def __init__(self, examples: dict[str, list[str]]):
+    def __init__(self, examples: dict[str, list[str]], calibration: Calibration = CALIBRATION):
+        self.calibration = calibration
         self.reasons = [r for r, texts in examples.items() if texts]
         if not self.reasons:
             raise ValueError("no reason has examples")
@@ -105,7 +115,7 @@ class ExampleClassifier:
         return sparse.csr_matrix(sparse.diags(1 / np.where(norms == 0, 1, norms)) @ matrix)
 
     def predict(self, texts: list[str]) -> Prediction:
-        return pick(*self.scores(texts), self.example_texts, TEMPERATURE, FLOOR)
+        return pick(*self.scores(texts), self.example_texts, self.calibration)
 
     def scores(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(texts x reasons scores, the nearest example of each reason per text)."""
@@ -129,16 +139,21 @@ def reason_scores(to_examples: np.ndarray, to_centroids: np.ndarray, owner: np.n
     return NEAREST_WEIGHT * nearest_score + (1 - NEAREST_WEIGHT) * to_centroids, nearest_index
 
 
-def pick(scores: np.ndarray, nearest_index: np.ndarray, example_texts: list[str], temperature: float, floor: float) -> Prediction:
-    """The best reason per text, its calibrated confidence, its gap to the runner-up and its nearest example.
-
-    Confidence is the top reason's softmax probability among the reasons and a "none of these" whose
-    similarity is `floor`."""
+def pick(scores: np.ndarray, nearest_index: np.ndarray, example_texts: list[str], calibration: Calibration) -> Prediction:
+    """The best reason per text, its calibrated confidence, its gap to the runner-up and its nearest example."""
     n, reasons = scores.shape
     rows = np.arange(n)
     order = np.argsort(-scores, axis=1)
     top = order[:, 0]
     best = scores[rows, top]
     runner_up = scores[rows, order[:, 1]] if reasons > 1 else np.zeros(n)
-    exponents = np.exp((scores - best[:, None]) / temperature).sum(axis=1) + np.exp((floor - best) / temperature)
-    return Prediction(top, 1.0 / exponents, best - runner_up, [example_texts[nearest_index[r, top[r]]] for r in rows])
+    return Prediction(top, confidences(scores, calibration)[rows, top], best - runner_up,
+                      [example_texts[nearest_index[r, top[r]]] for r in rows])
+
+
+def confidences(scores: np.ndarray, calibration: Calibration) -> np.ndarray:
+    """Each reason's probability: softmax over the reasons and "none of these" (at the floor's similarity)."""
+    best = scores.max(axis=1, keepdims=True)
+    exponents = np.exp((scores - best) / calibration.temperature)
+    none = np.exp((calibration.floor - best) / calibration.temperature)
+    return exponents / (exponents.sum(axis=1, keepdims=True) + none)

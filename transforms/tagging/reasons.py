@@ -18,7 +18,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from transforms.tagging.examples import ExampleClassifier
+from transforms.tagging.examples import CALIBRATION as WORDS
+from transforms.tagging.examples import Calibration, ExampleClassifier
 from transforms.tagging.taxonomy import Taxonomy
 
 # A text made only of greetings, thanks and acknowledgements says no reason: it stays 'unknown' with
@@ -116,11 +117,12 @@ class ReasonTagger:
                       for r in taxonomy.reasons if r.patterns]
         self.dimensions = {r.code: r.dimension for r in taxonomy.reasons}
         examples = {r.code: list(r.examples) + [r.label] for r in taxonomy.reasons if r.examples}
-        self.examples = ExampleClassifier(examples) if "examples" in tiers and examples else None
+        words = Calibration(*taxonomy.calibration["examples"]) if "examples" in taxonomy.calibration else WORDS
+        self.examples = ExampleClassifier(examples, words) if "examples" in tiers and examples else None
         if "embeddings" in tiers and embedder is None:
-            from transforms.tagging.embeddings import EmbeddingClassifier
+            from transforms.tagging.embeddings import embedding_classifier
 
-            embedder = EmbeddingClassifier(examples)
+            embedder = embedding_classifier(taxonomy)
         self.embedder = embedder if "embeddings" in tiers else None
 
     def _rule_tier(self, text: pa.Array, todo: np.ndarray) -> Decided:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -19,6 +19,8 @@ DIMENSIONS = ("people", "product", "process")
 # Below these similarities the example-based tiers leave a text 'unknown' (their scales differ). When the
 # embedding tier follows, the examples tier keeps only what it is surer of and leaves the rest to it.
 LEARNED_FILE = "learned_examples.jsonl"  # written by `cx tags train`
+CALIBRATION_FILE = "calibration.json"    # written by `cx tags train`
+CALIBRATED_TIERS = ("examples", "embeddings")
 DEFAULT_MIN_CONFIDENCE = {"examples": 0.5, "examples_before_embeddings": 0.9, "embeddings": 0.5}
 DEFAULT_TAXONOMY = Path(__file__).resolve().parents[2] / "data" / "taxonomy"
 
@@ -53,6 +55,8 @@ class Taxonomy:
     outcome_cues: tuple[tuple[str, tuple[str, ...]], ...]
     outcome_defaults: dict[str, str]
     phase_rules: tuple[PhaseRule, ...]
+    # tier -> (temperature, floor) fitted to a team's labels by `cx tags train`; absent: the tier's defaults
+    calibration: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def reason(self, code: str) -> Reason:
         return next(r for r in self.reasons if r.code == code)
@@ -226,6 +230,22 @@ def load_taxonomy(folder: str | Path | None = None, learned: bool = True) -> Tax
         raise TaxonomyError(f"{folder}: taxonomy folder not found")
     codes, cues, defaults = _outcomes(folder / "outcomes.yml")
     reasons, min_confidence = _reasons(folder / "reasons.yml")
+    calibration = {}
     if learned:
         reasons = _learned(folder / LEARNED_FILE, reasons)
-    return Taxonomy(reasons, min_confidence, codes, cues, defaults, _phases(folder / "phases.yml"))
+        calibration = _calibration(folder / CALIBRATION_FILE)
+    return Taxonomy(reasons, min_confidence, codes, cues, defaults, _phases(folder / "phases.yml"), calibration)
+
+
+def _calibration(path: Path) -> dict[str, tuple[float, float]]:
+    """{"examples": {"temperature": 0.04, "floor": 0.3}, ...} as fitted by `cx tags train`."""
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        fitted = {tier: (float(data[tier]["temperature"]), float(data[tier]["floor"])) for tier in data if tier in CALIBRATED_TIERS}
+    except (ValueError, TypeError, KeyError) as exc:
+        raise TaxonomyError(f"{path.name}: expected {{tier: {{temperature, floor}}}} for {', '.join(CALIBRATED_TIERS)} ({exc})") from None
+    if any(not 0 < t <= 1 or not -1 <= f <= 1 for t, f in fitted.values()):
+        raise TaxonomyError(f"{path.name}: temperatures must be in (0, 1] and floors in [-1, 1]")
+    return fitted
