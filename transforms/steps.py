@@ -147,7 +147,7 @@ class ProcessGroup(beam.DoFn):
         self.written = Metrics.counter("ingest", "written_records")
 
     def setup(self):
-        self.tagger = Tagger(self.taxonomy, self.tiers)
+        self.tagger = Tagger(self.taxonomy, self.tiers, embeddings_follow=self.hold_root is not None)
 
     def process(self, element, losers: pa.Table, resolution: pa.Table, held: dict[str, str] | None = None):
         group, paths = element

@@ -13,8 +13,8 @@ from transforms.tagging.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
 class Tagger:
     """Reason, then outcome, then phase (the phase falls back on the reason's hint)."""
 
-    def __init__(self, taxonomy: Taxonomy, tiers: tuple[str, ...] = DEFAULT_TIERS):
-        self.reasons = ReasonTagger(taxonomy, tiers)
+    def __init__(self, taxonomy: Taxonomy, tiers: tuple[str, ...] = DEFAULT_TIERS, embeddings_follow: bool = False):
+        self.reasons = ReasonTagger(taxonomy, tiers, embeddings_follow=embeddings_follow)
         self.outcomes = OutcomeTagger(taxonomy)
         self.phases = PhaseTagger(taxonomy)
 

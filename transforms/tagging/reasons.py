@@ -101,7 +101,9 @@ def without_small_talk_lines(text: pa.Array) -> pa.Array:
 class ReasonTagger:
     """Tags a table of canonical records; built once per taxonomy and reused for every chunk."""
 
-    def __init__(self, taxonomy: Taxonomy, tiers: tuple[str, ...] = DEFAULT_TIERS, embedder=None):
+    def __init__(self, taxonomy: Taxonomy, tiers: tuple[str, ...] = DEFAULT_TIERS, embedder=None, embeddings_follow: bool = False):
+        """`embeddings_follow`: the embedding tier runs elsewhere afterwards (Beam's RunInference) on what is
+        left open, so the examples tier keeps only what it is surer of, as when the embedder is here."""
         unknown = set(tiers) - set(TIERS)
         if unknown:
             raise ValueError(f"unknown tagging tier(s) {', '.join(sorted(unknown))}; choose from {', '.join(TIERS)}")
@@ -124,6 +126,7 @@ class ReasonTagger:
 
             embedder = embedding_classifier(taxonomy)
         self.embedder = embedder if "embeddings" in tiers else None
+        self.embeddings_follow = embeddings_follow or self.embedder is not None
 
     def _rule_tier(self, text: pa.Array, todo: np.ndarray) -> Decided:
         """Match patterns only on rows `todo`, each row dropping out at its first match."""
@@ -151,7 +154,7 @@ class ReasonTagger:
         prediction = model.predict(text.take(pa.array(todo)).to_pylist())
         reasons = [model.reasons[i] for i in prediction.reason]
         threshold = self.taxonomy.min_confidence[name]
-        if name == "examples" and self.embedder is not None:
+        if name == "examples" and self.embeddings_follow:
             threshold = self.taxonomy.min_confidence["examples_before_embeddings"]
         sure = prediction.score >= threshold
         def pick(mask):

@@ -117,3 +117,17 @@ def test_a_conversation_is_tagged_from_what_the_customer_asked_not_its_greetings
         pa.table({"text": texts, "touchpoint": ["chat"] * 2, "source_reason": pa.nulls(2, pa.string())}))
     assert tagged["reason_code"].to_pylist() == ["cancel_request", "unknown"]
     assert tagged["text"].to_pylist() == texts  # the stored text stays whole
+
+
+def test_when_the_embedding_tier_follows_elsewhere_the_examples_tier_keeps_only_what_it_is_sure_of():
+    import pyarrow as pa
+
+    from transforms.tagging import load_taxonomy
+    from transforms.tagging.reasons import ReasonTagger
+
+    table = pa.table({"text": ["return the payment to my card please"], "touchpoint": ["chat"], "source_reason": pa.nulls(1, pa.string())})
+    alone = ReasonTagger(load_taxonomy(), ("rules", "examples")).tag(table)
+    followed = ReasonTagger(load_taxonomy(), ("rules", "examples"), embeddings_follow=True)
+    tagged = followed.tag(table)
+    assert 0.5 <= alone["reason_confidence"][0].as_py() < 0.9 and alone["reason_method"][0].as_py() == "examples"
+    assert tagged["reason_code"][0].as_py() == "unknown" and followed.open_texts(tagged).tolist() == [0]
