@@ -5,7 +5,9 @@
 
 {#- Customer effort measures (GUIDE section 5) over contact episodes and CES answers, grouped by
     journey_phase, month and, with by_touchpoint, the touchpoint: the episode's first contact's, or the
-    one the survey asked about. Counts are kept next to the rates so months roll up with weights. -#}
+    one the survey asked about. Survey answers come from the interactions mart, so an answer without a
+    verbatim (no reason, no phase of its own) counts in the phase the customer was in. Counts are kept
+    next to the rates so months roll up with weights. -#}
 {% macro effort_rollup(episodes_relation, interactions_relation, by_touchpoint=false) %}
 {%- set keys = ['journey_phase', 'month'] + (['touchpoint'] if by_touchpoint else []) -%}
 with episodes as (

@@ -383,3 +383,52 @@ def test_a_failed_dbt_build_leaves_the_warehouse_and_exports_byte_identical(worl
                         actions=load_actions(world["raw"] / "_actions.csv"), full_refresh=True)
     assert published() == before
     assert not (home / "cx.duckdb.building").exists() and not (home / "exports.building").exists()
+
+
+def test_core_metrics_recomputed_from_interactions_by_their_written_definitions(world):
+    """SQL written from dbt/models/docs.md, not from the models, over the interactions mart."""
+    con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
+    window, hours = 7, 24  # repeat_window_days, self_service_failure_hours
+
+    # Self-service failure: any web or app self-service event of the customer in the contact's phase
+    # within 24 hours before it.
+    wrong = con.execute(f"""
+        with contacts as (select * from interactions where is_contact),
+        expected as (
+            select c.interaction_id, exists (
+                select 1 from interactions s
+                where s.customer_id = c.customer_id and s.channel_type = 'self_service' and s.touchpoint in ('web', 'app')
+                  and s.journey_phase is not distinct from c.journey_phase
+                  and s.occurred_at <= c.occurred_at and s.occurred_at >= c.occurred_at - interval {hours} hour) as failure
+            from contacts c)
+        select count(*), count_if(expected.failure) from contacts join expected using (interaction_id)
+        where contacts.is_self_service_failure <> expected.failure""").fetchone()
+    assert wrong[0] == 0, wrong
+    assert con.execute("select count_if(is_self_service_failure) from interactions").fetchone()[0] > 0
+
+    # A contact followed by another contact of the customer on the same (known) reason within the
+    # window is unresolved, whatever its disposition said.
+    repeated = con.execute(f"""
+        select count(*), count_if(outcome <> 'unresolved') from interactions c
+        where is_contact and reason_code <> 'unknown' and exists (
+            select 1 from interactions n
+            where n.is_contact and n.customer_id = c.customer_id and n.reason_code = c.reason_code
+              and (n.occurred_at, n.interaction_id) > (c.occurred_at, c.interaction_id)
+              and n.occurred_at <= c.occurred_at + interval {window} day)""").fetchone()
+    assert repeated[0] > 0 and repeated[1] == 0, repeated
+    recorded = con.execute("select count(distinct recorded_outcome) from interactions where is_followed_by_repeat").fetchone()[0]
+    assert recorded > 1  # pending, escalated... dispositions were turned into unresolved too
+
+    # Every CES answer with a phase (its own, or the customer's at the time) counts in effort_by_phase.
+    answers = con.execute("select count(*) from interactions where interaction_type = 'survey_response' and ces is not null "
+                          "and journey_phase is not null").fetchone()[0]
+    assert con.execute("select sum(ces_responses) from effort_by_phase").fetchone()[0] == answers
+    no_verbatim = con.execute("select count(*) from interactions where interaction_type = 'survey_response' and ces is not null "
+                              "and text is null and journey_phase is not null").fetchone()[0]
+    assert no_verbatim > 0
+
+    # Time to resolution is unknown (null), not zero, when the last contact's end is unknown.
+    zero_tickets = con.execute("""
+        select count(*) from contact_episodes e
+        where e.is_resolved and e.hours_to_resolution = 0 and e.first_touchpoint = 'email' and e.contacts = 1""").fetchone()[0]
+    assert zero_tickets == 0

@@ -20,7 +20,10 @@ grouped as (
         bool_or(outcome = 'escalated') as was_escalated,
         arg_max(outcome, occurred_at) as last_outcome,
         bool_or(is_self_service_failure) as had_self_service_failure,
-        max(occurred_at + to_seconds(coalesce(wait_seconds, 0) + coalesce(handle_seconds, 0))) as last_contact_ended_at
+        -- a contact's end is known only with its handle time (a ticket's: its resolution time); when the
+        -- episode's last contact has none, how long the episode took is unknown, not zero
+        max(occurred_at + to_seconds(coalesce(wait_seconds, 0) + handle_seconds)) as last_contact_ended_at,
+        arg_max(handle_seconds is null, occurred_at) as last_end_unknown
     from contacts
     group by episode_id
 ),
@@ -30,9 +33,9 @@ final as (
         *,
         last_outcome = 'resolved' as is_resolved,
         contacts = 1 and last_outcome = 'resolved' and transfers = 0 and not was_escalated as is_first_contact_resolution,
-        case when last_outcome = 'resolved'
+        case when last_outcome = 'resolved' and not last_end_unknown
              then round(epoch(last_contact_ended_at - started_at) / 3600.0, 2) end as hours_to_resolution
     from grouped
 )
 
-select * from final
+select * exclude (last_end_unknown) from final

@@ -1,2 +1,2 @@
 -- Customer effort per journey phase and month: what surveys say (CES) next to what contacts show.
-{{ effort_rollup(ref('contact_episodes'), ref('stg_cx__interactions')) }}
+{{ effort_rollup(ref('contact_episodes'), ref('interactions')) }}
