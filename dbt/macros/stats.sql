@@ -14,3 +14,17 @@
          * (1 - ({{ before_events }} + {{ after_events }}) / nullif({{ before_n }} + {{ after_n }}, 0))
          * (1 / nullif({{ before_n }}, 0) + 1 / nullif({{ after_n }}, 0))), 0))
 {% endmacro %}
+
+
+{#- Wilson score interval (95%) of a proportion events/n, as [low, high] in percent; null without answers. -#}
+{% macro wilson_low(events, n) %}
+    case when {{ n }} > 0 then 100 * (({{ events }} / {{ n }} + 1.96 * 1.96 / (2 * {{ n }}))
+        - 1.96 * sqrt(({{ events }} / {{ n }}) * (1 - {{ events }} / {{ n }}) / {{ n }} + 1.96 * 1.96 / (4 * {{ n }} * {{ n }})))
+        / (1 + 1.96 * 1.96 / {{ n }}) end
+{% endmacro %}
+
+{% macro wilson_high(events, n) %}
+    case when {{ n }} > 0 then 100 * (({{ events }} / {{ n }} + 1.96 * 1.96 / (2 * {{ n }}))
+        + 1.96 * sqrt(({{ events }} / {{ n }}) * (1 - {{ events }} / {{ n }}) / {{ n }} + 1.96 * 1.96 / (4 * {{ n }} * {{ n }})))
+        / (1 + 1.96 * 1.96 / {{ n }}) end
+{% endmacro %}

@@ -432,3 +432,27 @@ def test_core_metrics_recomputed_from_interactions_by_their_written_definitions(
         select count(*) from contact_episodes e
         where e.is_resolved and e.hours_to_resolution = 0 and e.first_touchpoint = 'email' and e.contacts = 1""").fetchone()[0]
     assert zero_tickets == 0
+
+
+def test_cx_scores_match_their_definitions(world):
+    con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
+    expected = con.execute("""
+        select date_trunc('month', occurred_at)::date as month,
+               100.0 * (count_if(nps >= 9) - count_if(nps <= 6)) / count(nps), count(nps),
+               100.0 * count_if(csat >= 4) / count(csat), avg(ces), 100.0 * count_if(ces >= 5) / count(ces), count(ces)
+        from interactions where interaction_type = 'survey_response' group by 1 order by 1""").fetchall()
+    got = con.execute("""
+        select month, nps, nps_answers, csat_pct, ces_mean, ces_easy_pct, ces_answers
+        from cx_scores where dimension = 'all' order by month""").fetchall()
+    assert len(got) == len(expected) > 0
+    for row, want in zip(got, expected):
+        assert row[0] == want[0] and row[2] == want[2] and row[6] == want[6]
+        for a, b in zip(row[1:], want[1:]):
+            assert (a is None and b is None) or a == pytest.approx(b), (row, want)
+    # every answer lands once per dimension
+    per_dimension = con.execute("select dimension, sum(ces_answers) from cx_scores group by 1").fetchall()
+    assert len({n for _, n in per_dimension}) == 1
+    latest = con.execute("select max(occurred_at)::date from interactions").fetchone()[0]
+    partial = con.execute("select distinct month from cx_scores where is_partial_month").fetchall()
+    assert all(m == latest.replace(day=1) for (m,) in partial)
+    assert con.execute("select count(*) from cx_scores where nps_answers > 0 and not (nps_low <= nps and nps <= nps_high)").fetchone()[0] == 0

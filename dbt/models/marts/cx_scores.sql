@@ -1,0 +1,75 @@
+-- The standard CX scores, each with its number of answers and a 95% confidence interval, by journey
+-- phase, touchpoint, reason and month (and overall): NPS (% promoters 9-10 minus % detractors 0-6),
+-- CSAT (% answering 4-5), CES 2.0 (mean, and % answering ces_easy_min or more). Small cells are flagged,
+-- not dropped; the latest month, not yet over when the data ends, is marked partial.
+with answers as (
+    select
+        date_trunc('month', occurred_at)::date as month,
+        coalesce(journey_phase, 'unassigned') as journey_phase,
+        coalesce({{ surveyed_touchpoint('source_code') }}, 'unknown') as touchpoint,
+        coalesce(reason_code, 'no_reason_given') as reason_code,
+        nps,
+        csat,
+        ces
+    from {{ ref('interactions') }}
+    where interaction_type = 'survey_response' and (nps is not null or csat is not null or ces is not null)
+),
+
+data_end as (
+    select max(occurred_at) as latest from {{ ref('interactions') }}
+),
+
+cells as (
+    select 'all' as dimension, 'all' as value, month, nps, csat, ces from answers
+    union all select 'journey_phase', journey_phase, month, nps, csat, ces from answers
+    union all select 'touchpoint', touchpoint, month, nps, csat, ces from answers
+    union all select 'reason_code', reason_code, month, nps, csat, ces from answers
+),
+
+counted as (
+    select
+        dimension,
+        value,
+        month,
+        count(nps)::bigint as nps_answers,
+        count_if(nps >= 9)::bigint as promoters,
+        count_if(nps <= 6)::bigint as detractors,
+        count(csat)::bigint as csat_answers,
+        count_if(csat >= 4)::bigint as csat_satisfied,
+        count(ces)::bigint as ces_answers,
+        avg(ces) as ces_mean,
+        stddev_samp(ces) as ces_sd,
+        count_if(ces >= {{ var('ces_easy_min') }})::bigint as ces_easy
+    from cells
+    group by all
+),
+
+scored as (
+    select
+        *,
+        100.0 * (promoters - detractors) / nullif(nps_answers, 0) as nps,
+        -- the NPS of n answers is a mean of +100 / 0 / -100 scores: its standard error from their variance
+        1.96 * 100 * sqrt((promoters / nullif(nps_answers, 0) + detractors / nullif(nps_answers, 0)
+            - pow((promoters - detractors) / nullif(nps_answers, 0), 2)) / nullif(nps_answers, 0)) as nps_margin,
+        100.0 * csat_satisfied / nullif(csat_answers, 0) as csat_pct,
+        {{ wilson_low('csat_satisfied', 'csat_answers') }} as csat_pct_low,
+        {{ wilson_high('csat_satisfied', 'csat_answers') }} as csat_pct_high,
+        ces_mean - 1.96 * ces_sd / sqrt(nullif(ces_answers, 0)) as ces_mean_low,
+        ces_mean + 1.96 * ces_sd / sqrt(nullif(ces_answers, 0)) as ces_mean_high,
+        100.0 * ces_easy / nullif(ces_answers, 0) as ces_easy_pct,
+        {{ wilson_low('ces_easy', 'ces_answers') }} as ces_easy_pct_low,
+        {{ wilson_high('ces_easy', 'ces_answers') }} as ces_easy_pct_high
+    from counted
+)
+
+select
+    scored.* exclude (nps_margin, ces_sd),
+    nps - nps_margin as nps_low,
+    nps + nps_margin as nps_high,
+    nps_answers < {{ var('min_cell_answers') }} as nps_small_n,
+    csat_answers < {{ var('min_cell_answers') }} as csat_small_n,
+    ces_answers < {{ var('min_cell_answers') }} as ces_small_n,
+    month = date_trunc('month', data_end.latest)::date
+        and data_end.latest::date < (month + interval 1 month - interval 1 day)::date as is_partial_month
+from scored
+cross join data_end
