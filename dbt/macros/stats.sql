@@ -28,3 +28,13 @@
         + 1.96 * sqrt(({{ events }} / {{ n }}) * (1 - {{ events }} / {{ n }}) / {{ n }} + 1.96 * 1.96 / (4 * {{ n }} * {{ n }})))
         / (1 + 1.96 * 1.96 / {{ n }}) end
 {% endmacro %}
+
+
+{#- Standard error of a difference in differences of four independent proportions (each rate p of n). -#}
+{% macro did_standard_error(treated_before, treated_before_n, treated_after, treated_after_n,
+                            control_before, control_before_n, control_after, control_after_n) %}
+    sqrt({{ treated_before }} * (1 - {{ treated_before }}) / nullif({{ treated_before_n }}, 0)
+         + {{ treated_after }} * (1 - {{ treated_after }}) / nullif({{ treated_after_n }}, 0)
+         + {{ control_before }} * (1 - {{ control_before }}) / nullif({{ control_before_n }}, 0)
+         + {{ control_after }} * (1 - {{ control_after }}) / nullif({{ control_after_n }}, 0))
+{% endmacro %}

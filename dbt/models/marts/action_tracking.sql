@@ -1,7 +1,9 @@
 -- The closed loop: every action the team logged against a root cause, whether it is open or overdue,
 -- and for a finished action its root cause's contacts in the `action_window_days` before done_on
--- against as many days after: unresolved and repeat rates, the change, and whether the change is
--- beyond noise (two-proportion test). "Today" is the data's latest event, not the clock.
+-- against as many days after: unresolved and repeat rates and their change, set against the same
+-- windows of the reasons the action did not touch (difference in differences), so a change every
+-- reason saw (a season, a new release) is not credited to the action. "Today" is the data's latest
+-- event, not the clock; the before window must start inside the data.
 {%- set window = var('action_window_days') %}
 with actions as (
     select * from {{ ref('stg_cx__actions') }}
@@ -13,13 +15,14 @@ contacts as (
 ),
 
 as_of as (
-    select max(occurred_at)::date as as_of_date from {{ ref('stg_cx__interactions') }}
+    select max(occurred_at)::date as as_of_date, min(occurred_at)::date as data_from from {{ ref('stg_cx__interactions') }}
 ),
 
 windows as (
     select
         actions.*,
         as_of.as_of_date,
+        as_of.data_from,
         done_on - {{ window }} as before_from,
         done_on + {{ window }} as after_until
     from actions
@@ -45,6 +48,27 @@ measured as (
     group by windows.action_id
 ),
 
+-- the same windows, phase and touchpoint, on every other reason: what changed anyway
+control as (
+    select
+        windows.action_id,
+        count(contacts.day) filter (where contacts.day < windows.done_on)::bigint as control_before,
+        count_if(contacts.day < windows.done_on and contacts.effective_outcome <> 'resolved')::bigint as control_unresolved_before,
+        count_if(contacts.day < windows.done_on and contacts.is_repeat_contact)::bigint as control_repeats_before,
+        count(contacts.day) filter (where contacts.day >= windows.done_on)::bigint as control_after,
+        count_if(contacts.day >= windows.done_on and contacts.effective_outcome <> 'resolved')::bigint as control_unresolved_after,
+        count_if(contacts.day >= windows.done_on and contacts.is_repeat_contact)::bigint as control_repeats_after
+    from windows
+    left join contacts
+        on contacts.reason_code <> windows.root_cause
+        and contacts.reason_code <> 'unknown'
+        and (windows.journey_phase is null or contacts.journey_phase = windows.journey_phase)
+        and (windows.touchpoint is null or contacts.touchpoint = windows.touchpoint)
+        and contacts.day >= windows.before_from
+        and contacts.day < windows.after_until
+    group by windows.action_id
+),
+
 tested as (
     select
         windows.*,
@@ -54,9 +78,38 @@ tested as (
         repeats_before / nullif(contacts_before, 0) as repeat_rate_before,
         repeats_after / nullif(contacts_after, 0) as repeat_rate_after,
         {{ two_proportion_z('unresolved_before', 'contacts_before', 'unresolved_after', 'contacts_after') }} as unresolved_z,
-        {{ two_proportion_z('repeats_before', 'contacts_before', 'repeats_after', 'contacts_after') }} as repeat_z
+        {{ two_proportion_z('repeats_before', 'contacts_before', 'repeats_after', 'contacts_after') }} as repeat_z,
+        control.* exclude (action_id),
+        control_unresolved_before / nullif(control_before, 0) as control_unresolved_rate_before,
+        control_unresolved_after / nullif(control_after, 0) as control_unresolved_rate_after,
+        control_repeats_before / nullif(control_before, 0) as control_repeat_rate_before,
+        control_repeats_after / nullif(control_after, 0) as control_repeat_rate_after
     from windows
     join measured using (action_id)
+    join control using (action_id)
+),
+
+differenced as (
+    select
+        *,
+        (unresolved_rate_after - unresolved_rate_before)
+            - (control_unresolved_rate_after - control_unresolved_rate_before) as unresolved_did,
+        (repeat_rate_after - repeat_rate_before) - (control_repeat_rate_after - control_repeat_rate_before) as repeat_did,
+        {{ did_standard_error('unresolved_rate_before', 'contacts_before', 'unresolved_rate_after', 'contacts_after',
+                              'control_unresolved_rate_before', 'control_before', 'control_unresolved_rate_after', 'control_after') }}
+            as unresolved_did_se,
+        {{ did_standard_error('repeat_rate_before', 'contacts_before', 'repeat_rate_after', 'contacts_after',
+                              'control_repeat_rate_before', 'control_before', 'control_repeat_rate_after', 'control_after') }}
+            as repeat_did_se
+    from tested
+),
+
+judged as (
+    select
+        *,
+        {{ two_sided_p_value('unresolved_did / nullif(unresolved_did_se, 0)') }} as unresolved_did_p,
+        {{ two_sided_p_value('repeat_did / nullif(repeat_did_se, 0)') }} as repeat_did_p
+    from differenced
 ),
 
 final as (
@@ -87,15 +140,23 @@ final as (
         case when status = 'done' then round(repeat_rate_after, 4) end as repeat_rate_after,
         case when status = 'done' then round(repeat_rate_after - repeat_rate_before, 4) end as repeat_rate_change,
         case when status = 'done' then round({{ two_sided_p_value('repeat_z') }}, 4) end as repeat_p_value,
+        case when status = 'done' then round(control_unresolved_rate_before, 4) end as control_unresolved_rate_before,
+        case when status = 'done' then round(control_unresolved_rate_after, 4) end as control_unresolved_rate_after,
+        case when status = 'done' then round(unresolved_did, 4) end as unresolved_did,
+        case when status = 'done' then round(unresolved_did_p, 4) end as unresolved_did_p_value,
+        case when status = 'done' then round(repeat_did, 4) end as repeat_did,
+        case when status = 'done' then round(repeat_did_p, 4) end as repeat_did_p_value,
         case
             when status <> 'done' then null
             when after_until > as_of_date + 1 then 'too_early'
+            when before_from < data_from then 'no_baseline'
             when least(contacts_before, contacts_after) < {{ var('action_min_contacts') }} then 'too_few_contacts'
-            when coalesce({{ two_sided_p_value('unresolved_z') }}, 1) >= {{ var('action_significance') }} then 'no_change'
-            when unresolved_rate_after < unresolved_rate_before then 'worked'
-            else 'worse'
+            when (unresolved_did > 0 and coalesce(unresolved_did_p, 1) < {{ var('action_significance') }})
+                or (repeat_did > 0 and coalesce(repeat_did_p, 1) < {{ var('action_significance') }}) then 'worse'
+            when unresolved_did < 0 and coalesce(unresolved_did_p, 1) < {{ var('action_significance') }} then 'worked'
+            else 'no_change'
         end as verdict
-    from tested
+    from judged
 )
 
 select * from final
