@@ -118,6 +118,11 @@ def test_exports_match_the_warehouse(world):
     for mart in marts:
         path = world["built"].exports_dir / f"{mart}.parquet"
         assert pq.read_metadata(path).num_rows == con.execute(f"select count(*) from {mart}").fetchone()[0]
+        differing = con.execute(f"""
+            select count(*) from ((select * from read_parquet(?) except all select * from {mart})
+                                  union all (select * from {mart} except all select * from read_parquet(?)))""",
+                                [str(path), str(path)]).fetchone()[0]
+        assert differing == 0, mart  # the same rows, value for value, both ways
         for field in pq.read_schema(path):  # BI-friendly: no 128-bit integers, instants in UTC
             assert not (pa.types.is_decimal(field.type) and field.type.precision > 18), (mart, field)
             if pa.types.is_timestamp(field.type):
@@ -456,3 +461,30 @@ def test_cx_scores_match_their_definitions(world):
     partial = con.execute("select distinct month from cx_scores where is_partial_month").fetchall()
     assert all(m == latest.replace(day=1) for (m,) in partial)
     assert con.execute("select count(*) from cx_scores where nps_answers > 0 and not (nps_low <= nps and nps <= nps_high)").fetchone()[0] == 0
+
+
+def test_effort_and_root_cause_figures_recomputed_from_interactions(world):
+    """The figures behind the planted-truth rankings, value for value: a mis-weighted CES mean or a repeat
+    counted twice would rank the same phase first and still fail here."""
+    con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
+    ces = con.execute("""
+        with mart as (select journey_phase, month, ces_mean, ces_responses, ces_easy_rate from effort_by_phase where ces_responses > 0),
+        recomputed as (
+            select journey_phase, date_trunc('month', occurred_at)::date as month, avg(ces) as ces_mean, count(*) as ces_responses,
+                   count_if(ces >= 5) / count(*) as ces_easy_rate
+            from interactions where interaction_type = 'survey_response' and ces is not null and journey_phase is not null
+            group by all)
+        select count(*), count_if(abs(mart.ces_mean - recomputed.ces_mean) > 1e-9 or mart.ces_responses <> recomputed.ces_responses
+                                   or abs(mart.ces_easy_rate - recomputed.ces_easy_rate) > 1e-9)
+        from recomputed left join mart using (journey_phase, month)""").fetchone()
+    assert ces[0] > 0 and ces[1] == 0, ces
+    repeats = con.execute("""
+        with mart as (select reason_code, sum(contacts) as contacts, sum(repeat_contacts) as repeats, sum(unresolved_contacts) as unresolved
+                      from root_causes group by 1),
+        recomputed as (select reason_code, count(*) as contacts, count_if(is_repeat_contact) as repeats,
+                              count_if(outcome <> 'resolved') as unresolved
+                       from interactions where is_contact group by 1)
+        select count(*), count_if(mart.contacts is distinct from recomputed.contacts or mart.repeats is distinct from recomputed.repeats
+                                   or mart.unresolved is distinct from recomputed.unresolved)
+        from recomputed full join mart using (reason_code)""").fetchone()
+    assert repeats[0] > 5 and repeats[1] == 0, repeats

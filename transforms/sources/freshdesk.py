@@ -28,7 +28,8 @@ _INTEGER = "('UBIGINT', 'BIGINT')"
 # description as text (the list leaves descriptions out unless include=description: then the subject).
 # Status is the source code as 'freshdesk:<status>'; type (the ticket's category) or else the first tag
 # is the source reason; source stays in attributes. include=requester ties the contact to their email
-# and phone (hashed). The latest updated_at supersedes.
+# and phone (hashed); include=stats gives the first response and resolution times (wait and handle).
+# The latest updated_at supersedes.
 TICKETS = SourceAdapter(
     name="freshdesk_tickets",
     framing="json",
@@ -39,7 +40,8 @@ TICKETS = SourceAdapter(
            ("_responder", "$.responder_id"), ("_group", "$.group_id"), ("_status", "$.status"), ("_source", "$.source"),
            ("_type", "$.type"), ("_tag", "$.tags[0]"), ("_text", "$.description_text"), ("_html", "$.description"),
            ("_subject", "$.subject"), ("_email", "$.requester.email"), ("_phone", "$.requester.phone"),
-           ("_mobile", "$.requester.mobile")),
+           ("_mobile", "$.requester.mobile"), ("_responded", "$.stats.first_responded_at"),
+           ("_resolved", "$.stats.resolved_at"), ("_closed", "$.stats.closed_at")),
     fields="""
         'email:freshdesk:' || _id as interaction_id,
         'email' as touchpoint,
@@ -55,6 +57,9 @@ TICKETS = SourceAdapter(
         coalesce(_type, _tag) as source_reason,
         _responder as agent_id,
         _group as team,
+        -- with include=stats: waited until the first response, handled until resolved (or closed)
+        (epoch(cx_ts_zoned(_responded)) - epoch(cx_ts_zoned(_created)))::bigint as wait_seconds,
+        (epoch(cx_ts_zoned(coalesce(_resolved, _closed))) - epoch(cx_ts_zoned(_created)))::bigint as handle_seconds,
         epoch_ms(cx_ts_zoned(_updated)) as record_version""",
     checks=(
         required("_id", "id"),

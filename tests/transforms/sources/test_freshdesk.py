@@ -49,3 +49,20 @@ def test_each_record_finds_its_adapter_whatever_the_order_of_the_folders_adapter
         forward, backward = parse_with(con, path, EMAIL), parse_with(con, path, EMAIL[::-1])
         assert sorted(keyed(forward, "interaction_id", "source_line")) == sorted(keyed(backward, "interaction_id", "source_line")), path.name
         assert failures(forward) == failures(backward), path.name
+
+
+def test_a_ticket_with_stats_gives_its_first_response_and_resolution_times(con, tmp_path):
+    import json
+
+    ticket = {"id": 40, "created_at": "2026-03-09T12:00:00Z", "updated_at": "2026-03-10T09:00:00Z", "requester_id": 43021345678,
+              "status": 4, "source": 1, "subject": "Invoice shows VAT twice", "description_text": "My invoice shows VAT twice",
+              "stats": {"agent_responded_at": "2026-03-09T12:30:00Z", "requester_responded_at": None,
+                        "first_responded_at": "2026-03-09T12:30:00Z", "status_updated_at": "2026-03-10T09:00:00Z",
+                        "reopened_at": None, "resolved_at": "2026-03-10T09:00:00Z", "closed_at": None, "pending_since": None}}
+    still_open = dict(ticket, id=41, status=2, stats={"first_responded_at": None, "resolved_at": None, "closed_at": None})
+    path = tmp_path / "email" / "tickets-with-stats.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps([ticket, still_open]))
+    resolved, waiting = parse_with(con, path, EMAIL).good.to_pylist()
+    assert (resolved["wait_seconds"], resolved["handle_seconds"]) == (1800, 21 * 3600)
+    assert (waiting["wait_seconds"], waiting["handle_seconds"]) == (None, None)  # unknown, not 0
