@@ -1,8 +1,11 @@
--- Key drivers: which reasons raise high effort and churn, with a 95% confidence interval so that noise
--- is not reported as a driver. High effort is judged per episode (an episode of `high_effort_contacts`
--- contacts or more, or one left unresolved), churn per customer with a billing event (a cancelled
--- subscription). A reason's
--- lift is its rate over the rate without it; the interval is the log-method interval of that risk ratio.
+-- Key drivers: which reasons raise high effort and churn, once the obvious confounder is held fixed, with
+-- a 95% confidence interval and a p-value corrected for testing every reason, so that noise or the
+-- contact burden is not reported as a driver. High effort is judged per episode (an episode of
+-- `high_effort_contacts` contacts or more, or one left unresolved), within journey phases; churn per
+-- customer with a billing event (a cancelled subscription), within customers who had a high-effort
+-- episode and those who had none, so a reason is not blamed for the churn that hard episodes cause.
+-- A reason's lift is the Mantel-Haenszel risk ratio over those strata, its interval the Greenland-Robins
+-- one, and p-values are Holm-corrected over the reasons of each outcome.
 with episodes as (
     select * from {{ ref('contact_episodes') }} where reason_code <> 'unknown'
 ),
@@ -19,10 +22,11 @@ reasons as (
     select distinct reason_code from episodes
 ),
 
-effort_cells as (
+effort_strata as (
     select
         'high_effort' as outcome,
         reasons.reason_code,
+        coalesce(episodes.journey_phase, 'unassigned') as stratum,
         count(*) filter (where episodes.reason_code = reasons.reason_code) as exposed,
         count(*) filter (where episodes.reason_code = reasons.reason_code
                          and (episodes.contacts >= {{ var('high_effort_contacts') }} or not episodes.is_resolved)) as exposed_events,
@@ -31,7 +35,7 @@ effort_cells as (
                          and (episodes.contacts >= {{ var('high_effort_contacts') }} or not episodes.is_resolved)) as unexposed_events
     from reasons
     cross join episodes
-    group by reasons.reason_code
+    group by all
 ),
 
 customer_reasons as (
@@ -39,15 +43,21 @@ customer_reasons as (
 ),
 
 customers as (
-    select customer_id, billing_customers.is_churned
-    from (select distinct customer_id from episodes)
+    select
+        customer_id,
+        billing_customers.is_churned,
+        case when max(episodes.contacts) >= {{ var('high_effort_contacts') }} then 'had_high_effort_episode'
+             else 'no_high_effort_episode' end as stratum
+    from episodes
     join billing_customers using (customer_id)
+    group by customer_id, billing_customers.is_churned
 ),
 
-churn_cells as (
+churn_strata as (
     select
         'churn' as outcome,
         reasons.reason_code,
+        customers.stratum,
         count(*) filter (where had_reason) as exposed,
         count(*) filter (where had_reason and customers.is_churned) as exposed_events,
         count(*) filter (where not had_reason) as unexposed,
@@ -58,13 +68,30 @@ churn_cells as (
         select exists (select 1 from customer_reasons cr
                        where cr.customer_id = customers.customer_id and cr.reason_code = reasons.reason_code) as had_reason
     )
-    group by reasons.reason_code
+    group by all
 ),
 
-cells as (
-    select * from effort_cells
+strata as (
+    select *, (exposed + unexposed)::double as total from effort_strata
     union all
-    select * from churn_cells
+    select *, (exposed + unexposed)::double from churn_strata
+),
+
+pooled as (
+    select
+        outcome,
+        reason_code,
+        sum(exposed) as exposed,
+        sum(exposed_events) as exposed_events,
+        sum(unexposed) as unexposed,
+        sum(unexposed_events) as unexposed_events,
+        sum(exposed_events * unexposed / total) as mh_numerator,
+        sum(unexposed_events * exposed / total) as mh_denominator,
+        sum((exposed * unexposed * (exposed_events + unexposed_events) - exposed_events * unexposed_events * total)
+            / (total * total)) as gr_numerator
+    from strata
+    where total > 0
+    group by all
 ),
 
 rated as (
@@ -72,9 +99,33 @@ rated as (
         *,
         exposed_events / nullif(exposed, 0) as exposed_rate,
         unexposed_events / nullif(unexposed, 0) as unexposed_rate,
-        case when exposed_events > 0 and unexposed_events > 0
-             then sqrt(1.0 / exposed_events - 1.0 / exposed + 1.0 / unexposed_events - 1.0 / unexposed) end as log_se
-    from cells
+        mh_numerator / nullif(mh_denominator, 0) as mh_lift,
+        case when mh_numerator > 0 and mh_denominator > 0
+             then sqrt(gr_numerator / (mh_numerator * mh_denominator)) end as log_se
+    from pooled
+),
+
+tested as (
+    select
+        *,
+        case when log_se > 0 then {{ two_sided_p_value('ln(mh_lift) / log_se') }} end as p_value
+    from rated
+),
+
+-- Holm: the i-th smallest of m p-values times (m - i + 1), never below the one before it, at most 1
+corrected as (
+    select
+        *,
+        case when p_value is not null then max(least(1.0, (m - rank_in_outcome + 1) * p_value)) over (
+            partition by outcome, p_value is null order by p_value, reason_code rows between unbounded preceding and current row)
+        end as p_value_holm
+    from (
+        select
+            *,
+            row_number() over (partition by outcome, p_value is null order by p_value, reason_code) as rank_in_outcome,
+            count(p_value) over (partition by outcome) as m
+        from tested
+    )
 ),
 
 final as (
@@ -87,13 +138,16 @@ final as (
         unexposed::bigint as unexposed,
         unexposed_events::bigint as unexposed_events,
         round(unexposed_rate, 4) as unexposed_rate,
-        round(exposed_rate / nullif(unexposed_rate, 0), 2) as lift,
-        round(exp(ln(exposed_rate / unexposed_rate) - 1.96 * log_se), 2) as lift_ci_low,
-        round(exp(ln(exposed_rate / unexposed_rate) + 1.96 * log_se), 2) as lift_ci_high,
+        round(mh_lift, 2) as lift,
+        round(exp(ln(mh_lift) - 1.96 * log_se), 2) as lift_ci_low,
+        round(exp(ln(mh_lift) + 1.96 * log_se), 2) as lift_ci_high,
+        round(p_value, 4) as p_value,
+        round(p_value_holm, 4) as p_value_holm,
         coalesce(exposed_events >= {{ var('driver_min_events') }}
-                 and exp(ln(exposed_rate / unexposed_rate) - 1.96 * log_se) > 1
-                 and exposed_rate / unexposed_rate >= {{ var('driver_min_lift') }}, false) as is_driver
-    from rated
+                 and exp(ln(mh_lift) - 1.96 * log_se) > 1
+                 and mh_lift >= {{ var('driver_min_lift') }}
+                 and p_value_holm < {{ var('driver_significance') }}, false) as is_driver
+    from corrected
 )
 
 select * from final
