@@ -85,9 +85,9 @@ def findings(con: duckdb.DuckDBPyConnection, planted: dict) -> list[tuple[str, s
                  (top[1], top[2]) == (gap["area"], gap["group"]) and ease[0] == gap["area"], abs(top[3]) - abs(gaps[1][3])))
     actions = planted["actions"]
     verdicts = {r[0]: r[1:] for r in con.execute("""select action_id, verdict, unresolved_rate_before, unresolved_rate_after,
-                                                     unresolved_p_value from action_tracking""").fetchall()}
+                                                     unresolved_did_p_value from action_tracking""").fetchall()}
     overdue = sorted(r[0] for r in con.execute("select action_id from action_tracking where is_overdue").fetchall())
-    described = "; ".join(f"{a}: {v[0]} (unresolved {v[1]:.1%} -> {v[2]:.1%}, p {v[3]:.4f})"
+    described = "; ".join(f"{a}: {v[0]} (unresolved {v[1]:.1%} -> {v[2]:.1%}, difference-in-differences p {v[3]:.4f})"
                           for a, v in verdicts.items() if a in (actions["worked"], actions["no_change"]) and v[1] is not None)
     worked_p, still_p = verdicts[actions["worked"]][3], verdicts[actions["no_change"]][3]
     rows.append(("closed loop", f"{actions['worked']} worked, {actions['no_change']} did not, {actions['overdue']} overdue",
