@@ -3,7 +3,6 @@ the worst confusions, coverage (share not 'unknown') and throughput."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from transforms.tagging.reasons import ReasonTagger
-from transforms.tagging.taxonomy import Taxonomy
+from transforms.tagging.taxonomy import Taxonomy, json_objects
 
 
 class LabeledFileError(ValueError):
@@ -27,15 +26,8 @@ def read_labeled(path: str | Path, text_field: str, label_field: str) -> tuple[l
         raise LabeledFileError(f"{path}: cannot read ({exc})") from None
     if str(path).lower().endswith(".csv"):
         return _read_labeled_csv(path, content, text_field, label_field)
-    lines = content.splitlines()
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise LabeledFileError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-        if not isinstance(row, dict) or not isinstance(row.get(text_field), str) or row.get(label_field) is None:
+    for number, row in json_objects(content, str(path), LabeledFileError):
+        if not isinstance(row.get(text_field), str) or row.get(label_field) is None:
             raise LabeledFileError(f"{path}:{number}: needs a text field '{text_field}' and a label field '{label_field}'")
         texts.append(row[text_field])
         labels.append(str(row[label_field]))

@@ -203,20 +203,28 @@ def _phases(path: Path) -> tuple[PhaseRule, ...]:
     return tuple(rules)
 
 
+def json_objects(text: str, where: str, error: type[ValueError]):
+    """(line number, object) of each non-blank line of JSON Lines; `error` names where and why otherwise."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise error(f"{where}:{number}: not valid JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise error(f"{where}:{number}: expected a JSON object")
+        yield number, row
+
+
 def _learned(path: Path, reasons: tuple[Reason, ...]) -> tuple[Reason, ...]:
     """Add the examples `cx tags train` learned from labeled contacts (learned_examples.jsonl) to their reasons."""
     if not path.is_file():
         return reasons
     known = {r.code for r in reasons}
     learned: dict[str, list[str]] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise TaxonomyError(f"{path.name}:{number}: not valid JSON ({exc.msg})") from None
-        if not isinstance(row, dict) or not isinstance(row.get("text"), str) or row.get("reason") not in known:
+    for number, row in json_objects(path.read_text(encoding="utf-8"), path.name, TaxonomyError):
+        if not isinstance(row.get("text"), str) or row.get("reason") not in known:
             raise TaxonomyError(f"{path.name}:{number}: needs 'text' and a 'reason' the taxonomy knows")
         learned.setdefault(row["reason"], []).append(row["text"])
     return tuple(replace(r, examples=r.examples + tuple(learned.get(r.code, ()))) for r in reasons)

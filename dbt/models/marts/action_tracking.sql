@@ -29,39 +29,26 @@ windows as (
     cross join as_of
 ),
 
+-- the root cause's contacts (treated) and every other reason's (the control: what changed anyway), in
+-- the same windows, phase and touchpoint
 measured as (
     select
         windows.action_id,
-        count(contacts.day) filter (where contacts.day < windows.done_on)::bigint as contacts_before,
-        count_if(contacts.day < windows.done_on and contacts.effective_outcome <> 'resolved')::bigint as unresolved_before,
-        count_if(contacts.day < windows.done_on and contacts.is_repeat_contact)::bigint as repeats_before,
-        count(contacts.day) filter (where contacts.day >= windows.done_on)::bigint as contacts_after,
-        count_if(contacts.day >= windows.done_on and contacts.effective_outcome <> 'resolved')::bigint as unresolved_after,
-        count_if(contacts.day >= windows.done_on and contacts.is_repeat_contact)::bigint as repeats_after
+        {%- for prefix, side in [('', 'contacts.reason_code = windows.root_cause'),
+                                 ('control_', 'contacts.reason_code <> windows.root_cause')] %}
+        count(contacts.day) filter (where {{ side }} and contacts.day < windows.done_on)::bigint as {{ prefix }}contacts_before,
+        count_if({{ side }} and contacts.day < windows.done_on and contacts.effective_outcome <> 'resolved')::bigint
+            as {{ prefix }}unresolved_before,
+        count_if({{ side }} and contacts.day < windows.done_on and contacts.is_repeat_contact)::bigint as {{ prefix }}repeats_before,
+        count(contacts.day) filter (where {{ side }} and contacts.day >= windows.done_on)::bigint as {{ prefix }}contacts_after,
+        count_if({{ side }} and contacts.day >= windows.done_on and contacts.effective_outcome <> 'resolved')::bigint
+            as {{ prefix }}unresolved_after,
+        count_if({{ side }} and contacts.day >= windows.done_on and contacts.is_repeat_contact)::bigint as {{ prefix }}repeats_after
+        {%- if not loop.last %},{% endif %}
+        {%- endfor %}
     from windows
     left join contacts
-        on contacts.reason_code = windows.root_cause
-        and (windows.journey_phase is null or contacts.journey_phase = windows.journey_phase)
-        and (windows.touchpoint is null or contacts.touchpoint = windows.touchpoint)
-        and contacts.day >= windows.before_from
-        and contacts.day < windows.after_until
-    group by windows.action_id
-),
-
--- the same windows, phase and touchpoint, on every other reason: what changed anyway
-control as (
-    select
-        windows.action_id,
-        count(contacts.day) filter (where contacts.day < windows.done_on)::bigint as control_before,
-        count_if(contacts.day < windows.done_on and contacts.effective_outcome <> 'resolved')::bigint as control_unresolved_before,
-        count_if(contacts.day < windows.done_on and contacts.is_repeat_contact)::bigint as control_repeats_before,
-        count(contacts.day) filter (where contacts.day >= windows.done_on)::bigint as control_after,
-        count_if(contacts.day >= windows.done_on and contacts.effective_outcome <> 'resolved')::bigint as control_unresolved_after,
-        count_if(contacts.day >= windows.done_on and contacts.is_repeat_contact)::bigint as control_repeats_after
-    from windows
-    left join contacts
-        on contacts.reason_code <> windows.root_cause
-        and contacts.reason_code <> 'unknown'
+        on contacts.reason_code <> 'unknown'
         and (windows.journey_phase is null or contacts.journey_phase = windows.journey_phase)
         and (windows.touchpoint is null or contacts.touchpoint = windows.touchpoint)
         and contacts.day >= windows.before_from
@@ -79,14 +66,12 @@ tested as (
         repeats_after / nullif(contacts_after, 0) as repeat_rate_after,
         {{ two_proportion_z('unresolved_before', 'contacts_before', 'unresolved_after', 'contacts_after') }} as unresolved_z,
         {{ two_proportion_z('repeats_before', 'contacts_before', 'repeats_after', 'contacts_after') }} as repeat_z,
-        control.* exclude (action_id),
-        control_unresolved_before / nullif(control_before, 0) as control_unresolved_rate_before,
-        control_unresolved_after / nullif(control_after, 0) as control_unresolved_rate_after,
-        control_repeats_before / nullif(control_before, 0) as control_repeat_rate_before,
-        control_repeats_after / nullif(control_after, 0) as control_repeat_rate_after
+        control_unresolved_before / nullif(control_contacts_before, 0) as control_unresolved_rate_before,
+        control_unresolved_after / nullif(control_contacts_after, 0) as control_unresolved_rate_after,
+        control_repeats_before / nullif(control_contacts_before, 0) as control_repeat_rate_before,
+        control_repeats_after / nullif(control_contacts_after, 0) as control_repeat_rate_after
     from windows
     join measured using (action_id)
-    join control using (action_id)
 ),
 
 differenced as (
@@ -96,10 +81,12 @@ differenced as (
             - (control_unresolved_rate_after - control_unresolved_rate_before) as unresolved_did,
         (repeat_rate_after - repeat_rate_before) - (control_repeat_rate_after - control_repeat_rate_before) as repeat_did,
         {{ did_standard_error('unresolved_rate_before', 'contacts_before', 'unresolved_rate_after', 'contacts_after',
-                              'control_unresolved_rate_before', 'control_before', 'control_unresolved_rate_after', 'control_after') }}
+                              'control_unresolved_rate_before', 'control_contacts_before', 'control_unresolved_rate_after',
+                              'control_contacts_after') }}
             as unresolved_did_se,
         {{ did_standard_error('repeat_rate_before', 'contacts_before', 'repeat_rate_after', 'contacts_after',
-                              'control_repeat_rate_before', 'control_before', 'control_repeat_rate_after', 'control_after') }}
+                              'control_repeat_rate_before', 'control_contacts_before', 'control_repeat_rate_after',
+                              'control_contacts_after') }}
             as repeat_did_se
     from tested
 ),
