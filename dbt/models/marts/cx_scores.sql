@@ -62,10 +62,30 @@ scored as (
     from counted
 )
 
+-- rounded: the same answers give the same figures whatever order a parallel sum took them in
 select
-    scored.* exclude (nps_margin, ces_sd),
-    nps - nps_margin as nps_low,
-    nps + nps_margin as nps_high,
+    dimension,
+    value,
+    month,
+    nps_answers,
+    promoters,
+    detractors,
+    csat_answers,
+    csat_satisfied,
+    ces_answers,
+    round(ces_mean, 4) as ces_mean,
+    ces_easy,
+    round(nps, 4) as nps,
+    round(csat_pct, 4) as csat_pct,
+    round(csat_pct_low, 4) as csat_pct_low,
+    round(csat_pct_high, 4) as csat_pct_high,
+    round(ces_mean_low, 4) as ces_mean_low,
+    round(ces_mean_high, 4) as ces_mean_high,
+    round(ces_easy_pct, 4) as ces_easy_pct,
+    round(ces_easy_pct_low, 4) as ces_easy_pct_low,
+    round(ces_easy_pct_high, 4) as ces_easy_pct_high,
+    round(nps - nps_margin, 4) as nps_low,
+    round(nps + nps_margin, 4) as nps_high,
     nps_answers < {{ var('min_cell_answers') }} as nps_small_n,
     csat_answers < {{ var('min_cell_answers') }} as csat_small_n,
     ces_answers < {{ var('min_cell_answers') }} as ces_small_n,
