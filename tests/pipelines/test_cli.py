@@ -138,6 +138,32 @@ def test_eval_tags_errors_are_one_line(capsys, tmp_path):
     assert code == 1 and err.strip() == f"cx: error: {bad}:2: needs a text field 'utterance' and a label field 'intent'"
     code, _, err = run_cli(capsys, "eval-tags", "--labeled", str(bad), "--tiers", "magic")
     assert code == 2 and "choose from rules, examples, embeddings" in err
+    wrong_header = tmp_path / "agent_codes.csv"
+    wrong_header.write_text("Transcript,Code\nhello,x\n")
+    code, _, err = run_cli(capsys, "eval-tags", "--labeled", str(wrong_header))
+    assert code == 1 and err.strip() == (f"cx: error: {wrong_header}: the header needs the columns 'utterance' and 'intent', "
+                                         "found Transcript, Code")
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("learned_examples.jsonl", '{"reason": "bug_report", "text": "crash"}\n{"reason": "no_such_reason", "text": "x"}\n',
+     "learned_examples.jsonl:2: needs 'text' and a 'reason' the taxonomy knows"),
+    ("learned_examples.jsonl", "not json\n", "learned_examples.jsonl:1: not valid JSON"),
+    ("calibration.json", '{"examples": {"temperature": 0}}', "calibration.json: expected {tier: {temperature, floor}}"),
+    ("calibration.json", '{"examples": {"temperature": 0, "floor": 0.3}}', "calibration.json: temperatures must be in (0, 1]"),
+])
+def test_broken_learned_files_next_to_the_taxonomy_are_one_line(capsys, tmp_path, name, content, message):
+    import shutil
+
+    from transforms.tagging.taxonomy import DEFAULT_TAXONOMY
+
+    taxonomy = tmp_path / "taxonomy"
+    shutil.copytree(DEFAULT_TAXONOMY, taxonomy)
+    (taxonomy / name).write_text(content)
+    labeled = tmp_path / "labeled.jsonl"
+    labeled.write_text('{"utterance": "ok", "intent": "bug_report"}\n')
+    code, _, err = run_cli(capsys, "eval-tags", "--labeled", str(labeled), "--taxonomy", str(taxonomy))
+    assert code == 1 and message in err and len(err.strip().splitlines()) == 1, err
 
 
 @pytest.mark.parametrize("broken", ["extra not installed", "model file altered"])

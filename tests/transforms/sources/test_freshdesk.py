@@ -62,7 +62,10 @@ def test_a_ticket_with_stats_gives_its_first_response_and_resolution_times(con, 
     still_open = dict(ticket, id=41, status=2, stats={"first_responded_at": None, "resolved_at": None, "closed_at": None})
     path = tmp_path / "email" / "tickets-with-stats.json"
     path.parent.mkdir()
-    path.write_text(json.dumps([ticket, still_open]))
-    resolved, waiting = parse_with(con, path, EMAIL).good.to_pylist()
+    garbled = dict(ticket, id=42, stats={"first_responded_at": "soon", "resolved_at": "yesterday-ish", "closed_at": None})
+    path.write_text(json.dumps([ticket, still_open, garbled]))
+    parsed = parse_with(con, path, EMAIL)
+    resolved, waiting, unreadable = parsed.good.to_pylist()
     assert (resolved["wait_seconds"], resolved["handle_seconds"]) == (1800, 21 * 3600)
     assert (waiting["wait_seconds"], waiting["handle_seconds"]) == (None, None)  # unknown, not 0
+    assert (unreadable["wait_seconds"], unreadable["handle_seconds"]) == (None, None) and failures(parsed) == []
