@@ -104,7 +104,7 @@ def tagging_sql(taxonomy) -> str:
     outcome_codes = " ".join(f"when {_quote(t + ':' + c)} then {_quote(o)}" for t, m in taxonomy.outcome_codes.items() for c, o in m.items())
     cues = " ".join(f"when regexp_matches(text, {_quote('(?i)' + '|'.join(ps))}) then {_quote(o)}" for o, ps in taxonomy.outcome_cues)
     defaults = " ".join(f"when {_quote(t)} then {_quote(o)}" for t, o in taxonomy.outcome_defaults.items())
-    phase_rules = []
+    phase_rules, signal_rules = [], []
     for rule in taxonomy.phase_rules:
         conditions = []
         if rule.interaction_type:
@@ -112,6 +112,7 @@ def tagging_sql(taxonomy) -> str:
         if rule.source_code:
             conditions.append(f"regexp_matches(source_code, {_quote(rule.source_code)})")
         phase_rules.append(f"when {' and '.join(conditions)} then {_quote(rule.phase)}")
+        signal_rules.append(f"when {' and '.join(conditions)} then {_quote(rule.signal)}")
     return f"""
     coded as (
         select *, case touchpoint || ':' || source_reason {code_case} end as code_reason,
@@ -136,7 +137,8 @@ def tagging_sql(taxonomy) -> str:
             case reason_code {dims} end as reason_dimension,
             case when reason_code = 'unknown' then 0.0 when code_reason is not null then 0.95 when reason_code is not null then 0.8 end as reason_confidence,
             coalesce(code_outcome, case {cues} end, case touchpoint {defaults} end, 'not_applicable') as outcome,
-            coalesce(case {' '.join(phase_rules)} end, case reason_code {hints} end) as journey_phase
+            coalesce(case {' '.join(phase_rules)} end, case reason_code {hints} end) as journey_phase,
+            coalesce(case {' '.join(signal_rules)} end, case when (case reason_code {hints} end) is not null then 'context' end) as phase_signal
         from reasoned
     )"""
 

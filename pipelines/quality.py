@@ -16,14 +16,14 @@ from pathlib import PurePosixPath
 
 import pyarrow.dataset as ds
 
-from transforms.schema import CHANNEL_TYPES, JOURNEY_PHASES, OUTCOMES, TOUCHPOINTS
+from transforms.schema import CHANNEL_TYPES, JOURNEY_PHASES, OUTCOMES, PHASE_SIGNALS, TOUCHPOINTS
 from transforms.tagging import Taxonomy
 
 MAX_FAILED_SHARE = 0.05
 # Below this many records a failed share says little (1 of 3 is 33%): it is judged from here on.
 MIN_RECORDS_FOR_SHARE = 100
 GATE_COLUMNS = ["interaction_id", "customer_id", "occurred_at", "touchpoint", "channel_type", "outcome",
-                "journey_phase", "reason_code", "reason_confidence", "ces", "csat", "nps"]
+                "journey_phase", "phase_signal", "reason_code", "reason_confidence", "ces", "csat", "nps"]
 
 
 @dataclass
@@ -48,6 +48,7 @@ def _suite(gx, taxonomy: Taxonomy, touchpoints: list[str]):
         E.ExpectColumnValuesToBeInSet(column="channel_type", value_set=list(CHANNEL_TYPES)),
         E.ExpectColumnValuesToBeInSet(column="outcome", value_set=list(OUTCOMES)),
         E.ExpectColumnValuesToBeInSet(column="journey_phase", value_set=list(JOURNEY_PHASES)),
+        E.ExpectColumnValuesToBeInSet(column="phase_signal", value_set=list(PHASE_SIGNALS)),
         E.ExpectColumnValuesToBeInSet(column="reason_code", value_set=reason_codes),
         E.ExpectColumnValuesToBeBetween(column="reason_confidence", min_value=0, max_value=1),
         E.ExpectColumnValuesToBeBetween(column="ces", min_value=1, max_value=7),

@@ -6,7 +6,7 @@ sources and the README table follow this module. Add columns freely; renaming on
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1.1.0"
+SCHEMA_VERSION = "1.2.0"
 
 TOUCHPOINTS = ("web", "app", "call_center", "email", "chat", "survey", "billing", "product", "social", "app_store", "ivr", "orders",
                "internal_survey")
@@ -20,6 +20,11 @@ JOURNEY_PHASES = (
     "part_of_core",
     "telling_others",
 )
+# What an interaction says about its customer's journey (phases.yml): a milestone is something the
+# customer did that shows they reached the phase (first order, first login, first success event,
+# advocacy); usage is product use, which reaches part_of_core once it is habitual (dbt); context is an
+# interaction about the phase that moves nobody (a shipment notice, an invoice, a contact about a reason).
+PHASE_SIGNALS = ("milestone", "usage", "context")
 
 UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
 AMOUNT = pa.decimal128(18, 2)
@@ -64,6 +69,7 @@ DERIVED_FIELDS = [
     ("outcome", pa.string(), "resolved, unresolved, escalated, transferred, abandoned, pending, not_applicable."),
     ("outcome_method", pa.string(), "code, text or default."),
     ("journey_phase", pa.string(), "One of the six journey phases."),
+    ("phase_signal", pa.string(), "milestone, usage or context: whether the interaction shows the customer's progress (phases.yml)."),
     ("ingested_at", UTC_TIMESTAMP, "When this run read the record."),
     ("run_id", pa.string(), "The ingest run that wrote the record."),
 ]

@@ -209,7 +209,7 @@ class ApplyEmbeddings(beam.DoFn):
         if predictions:
             rows, reasons, scores, nearest = (list(x) for x in zip(*predictions))
             table = self.tagger.reasons.apply_predictions(table, "embeddings", rows, reasons, scores, nearest)
-            table = self.tagger.phases.tag(table.drop_columns(["journey_phase"]))
+            table = self.tagger.phases.tag(table.drop_columns(["journey_phase", "phase_signal"]))
         self.written.inc(table.num_rows)
         yield from write_by_date(table, self.root, part_name(self.run_id, group))
 

@@ -20,3 +20,9 @@
     case {{ label_expression }}
     {%- for code, label in journey_phases() %} when '{{ label }}' then '{{ code }}'{% endfor %} end
 {% endmacro %}
+
+{#- The 1-based position of a journey phase code in the order of data/taxonomy/phases.yml; null if none. -#}
+{% macro phase_index(code_expression) %}
+    case {{ code_expression }}
+    {%- for code, _ in journey_phases() %} when '{{ code }}' then {{ loop.index }}{% endfor %} end
+{% endmacro %}

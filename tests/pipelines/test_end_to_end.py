@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import subprocess
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import duckdb
@@ -244,16 +245,87 @@ def test_merge_traps_do_not_collapse_customers(world):
     assert report["over_limit"] == 0 and report["largest"][0]["by_type"].get("account", 0) <= 1
 
 
-def test_journey_marts_agree_with_each_other(world):
+PHASES = ["looking_and_deciding", "taking_the_leap", "i_have_it_now_what", "first_success", "part_of_core", "telling_others"]
+
+
+def recompute_journeys(rows, config):
+    """Each customer's journey from the written definitions (docs.md: phase_signal, phase_move,
+    journey_status), one interaction at a time: {customer_id: {reached: {phase: first_at}, ...}}."""
+    habitual_weeks, pseudo = config["habitual_use_weeks"], set(config["pseudo_customer_types"])
+    as_of = max(r["occurred_at"] for r in rows)
+    customers = {}
+    for r in sorted(rows, key=lambda r: (r["customer_id"], r["occurred_at"], r["interaction_id"])):
+        c = customers.setdefault(r["customer_id"], {"weeks": set(), "last_arrival": None, "phase": None, "reached": {}, "moves": [],
+                                                    "progress_at": None, "seen": r["occurred_at"], "churned": False})
+        c["seen"] = max(c["seen"], r["occurred_at"])
+        c["churned"] |= r["interaction_type"] == "subscription_cancelled"
+        if r["journey_phase"] is None:
+            continue
+        index = PHASES.index(r["journey_phase"]) + 1
+        signal = r["phase_signal"] == "milestone"
+        if r["phase_signal"] == "usage":
+            week = r["occurred_at"].astimezone(UTC).date()
+            c["weeks"].add(week - timedelta(days=week.weekday()))
+            arrival = len(c["weeks"]) == habitual_weeks and not c.get("habitual")
+            c["habitual"] = c.get("habitual") or arrival
+            signal = arrival or (c["habitual"] and (c["last_arrival"] or 0) < index)
+            if arrival:
+                c["last_arrival"] = index
+        elif signal:
+            c["last_arrival"] = index
+        if not signal:
+            continue
+        if not c["reached"] or index > max(PHASES.index(p) + 1 for p in c["reached"]):
+            c["progress_at"] = r["occurred_at"]
+        c["reached"].setdefault(r["journey_phase"], r["occurred_at"])
+        c["moves"].append((r["journey_phase"], r["touchpoint"]))
+    journeys = {}
+    for customer_id, c in customers.items():
+        if not c["reached"] or (":" in customer_id and customer_id.split(":")[0] in pseudo):
+            continue
+        furthest = max(PHASES.index(p) + 1 for p in c["reached"])
+        if c["churned"] or c["seen"] < as_of - timedelta(days=config["journey_gone_days"]):
+            status = "dropped"
+        elif furthest < 6 and c["progress_at"] < as_of - timedelta(days=config["journey_stall_days"]):
+            status = "stalled"
+        else:
+            status = "active"
+        journeys[customer_id] = {"reached": c["reached"], "furthest": furthest, "status": status, "current": c["moves"][-1][0]}
+    return journeys
+
+
+def test_journey_marts_match_the_written_definitions(world):
     con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
-    customers = con.execute("select count(*) from journey_progress").fetchone()[0]
-    signalled = con.execute("select count(distinct customer_id) from interactions where journey_phase_source = 'tagged'").fetchone()[0]
-    assert customers == signalled > 0  # one row per customer who signalled a phase
-    # every customer stops at exactly one phase, the furthest they reached
-    assert con.execute("select sum(dropped_off) from phase_funnel").fetchone()[0] == customers
-    reached = dict(con.execute("select journey_phase, customers_reached from phase_funnel").fetchall())
-    assert reached["telling_others"] == con.execute(
-        "select count(*) from journey_progress where furthest_phase = 'telling_others'").fetchone()[0]
+    config = yaml.safe_load((DBT_PROJECT / "dbt_project.yml").read_text())["vars"]
+    columns = ["interaction_id", "customer_id", "occurred_at", "interaction_type", "touchpoint", "journey_phase", "phase_signal"]
+    cursor = con.execute(f"select {', '.join(columns)}, journey_phase_source = 'tagged' from interactions")
+    rows = [dict(zip(columns, r[:-1])) | ({} if r[-1] else {"journey_phase": None}) for r in cursor.fetchall()]
+    journeys = recompute_journeys(rows, config)
+    progress = {r[0]: r[1:] for r in con.execute(
+        "select customer_id, furthest_phase_index, journey_status, current_phase, phases_reached from journey_progress").fetchall()}
+    assert progress == {k: (j["furthest"], j["status"], j["current"], len(j["reached"])) for k, j in journeys.items()}
+    assert {j["status"] for j in journeys.values()} == {"active", "stalled", "dropped"}
+    funnel = {r[0]: r[1:] for r in con.execute(
+        "select journey_phase, customers_reached, reached_next_phase, furthest_here, active_here, stalled_here, dropped_here from phase_funnel").fetchall()}
+    for i, phase in enumerate(PHASES):
+        here = [j for j in journeys.values() if phase in j["reached"]]
+        nxt = None if i == 5 else sum(PHASES[i + 1] in j["reached"] for j in here)
+        last = [j for j in here if j["furthest"] == i + 1]
+        assert funnel[phase] == (len(here), nxt, len(last), *(sum(j["status"] == s for j in last) for s in ("active", "stalled", "dropped"))), phase
+    # a shipment, an invoice or a contact moves nobody: no customer reached a phase through them alone
+    moved = con.execute("""
+        select count(distinct customer_id) filter (where not milestone),
+               count(distinct customer_id) filter (where not milestone and moved)
+        from (select customer_id, bool_or(phase_signal = 'milestone') over (partition by customer_id) as milestone,
+                     phase_move is not null as moved
+              from interactions where journey_phase = 'i_have_it_now_what' and journey_phase_source = 'tagged')""").fetchone()
+    assert moved[0] > 0 and moved[1] == 0
+    # pseudo-customers are reported apart, with every interaction of theirs
+    pseudo = dict(con.execute("select customer_id_type, interactions from identity_types where is_pseudo_customer").fetchall())
+    assert set(pseudo) >= {"anon", "social", "reviewer"} and not set(pseudo) & {"account", "email", "phone"}
+    assert sum(pseudo.values()) == con.execute("select count(*) from interactions where is_pseudo_customer").fetchone()[0]
+    assert not con.execute("select count(*) from journey_progress where customer_id like 'social:%' or customer_id like 'anon:%'").fetchone()[0]
+    customers = len(journeys)
     for kind in ("with_backtracking", "first_arrivals"):
         assert con.execute(f"select sum(customers) from journey_paths where path_kind = '{kind}'").fetchone()[0] == customers
     backtracked = con.execute("select count(*) from journey_progress where backward_moves + restarts > 0").fetchone()[0]

@@ -12,6 +12,7 @@ from tests.conftest import write
 from transforms.dedup import LOSER_SCHEMA
 from transforms.identity import LINK_SCHEMA, CollectTables, resolve_links
 from transforms.read import ReadTouchpoints, SumCounts, list_input_files
+from transforms.schema import SCHEMA_VERSION
 from transforms.steps import DUPLICATES, KEYS, FindDuplicates, ProcessGroup, StageChunk
 from transforms.tagging import load_taxonomy
 
@@ -91,8 +92,8 @@ def test_stage_dedup_stitch_tag_and_write(tmp_path):
     assert {r["customer_id"] for r in rows.values()} == {"C1"}  # the anonymous page view is stitched
     assert rows["call_center:k1"]["reason_code"] == "billing_confusion"
     assert rows["call_center:k1"]["outcome"] == "resolved"
-    assert rows["web:m1"]["journey_phase"] == "looking_and_deciding"
-    assert rows["web:m1"]["run_id"] == "run-1" and rows["web:m1"]["schema_version"] == "1.1.0"
+    assert rows["web:m1"]["journey_phase"] == "looking_and_deciding" and rows["web:m1"]["phase_signal"] == "milestone"
+    assert rows["web:m1"]["run_id"] == "run-1" and rows["web:m1"]["schema_version"] == SCHEMA_VERSION
     assert str(rows["web:m1"]["occurred_date"]) == "2026-02-10"
 
 

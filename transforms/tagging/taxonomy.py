@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from transforms.schema import JOURNEY_PHASES, OUTCOMES
+from transforms.schema import JOURNEY_PHASES, OUTCOMES, PHASE_SIGNALS
 
 DIMENSIONS = ("people", "product", "process")
 # Below these similarities the example-based tiers leave a text 'unknown' (their scales differ). When the
@@ -45,6 +45,7 @@ class PhaseRule:
     phase: str
     interaction_type: str | None
     source_code: str | None
+    signal: str = "milestone"
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,9 @@ def _phases(path: Path) -> tuple[PhaseRule, ...]:
             raise TaxonomyError(f"{where}: give interaction_type, source_code or both")
         if rule.get("source_code"):
             _check_pattern(rule["source_code"], where, "source_code")
-        rules.append(PhaseRule(rule["phase"], rule.get("interaction_type"), rule.get("source_code")))
+        if rule.get("signal") not in PHASE_SIGNALS:
+            raise TaxonomyError(f"{where}: signal {rule.get('signal')!r} is not one of {', '.join(PHASE_SIGNALS)}")
+        rules.append(PhaseRule(rule["phase"], rule.get("interaction_type"), rule.get("source_code"), rule["signal"]))
     return tuple(rules)
 
 

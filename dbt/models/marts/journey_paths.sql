@@ -1,7 +1,7 @@
 -- The most common journeys, as phase sequences: 'with_backtracking' keeps every change of phase
 -- (repeats in a row collapsed), 'first_arrivals' keeps each phase once, in the order it was first reached.
 with steps as (
-    select * from {{ ref('int_journey_steps') }} where phase_move is not null
+    select * from {{ ref('int_journey_steps') }} where phase_move is not null and not is_pseudo_customer
 ),
 
 changes as (
@@ -15,7 +15,7 @@ with_backtracking as (
         'with_backtracking' as path_kind,
         string_agg(journey_phase, ' > ' order by occurred_at, interaction_id) as path,
         count(*)::bigint as steps,
-        count(*) > count(distinct journey_phase) as has_backtracking
+        bool_or(phase_move in ('back', 'restart')) as has_backtracking
     from changes
     where previous_phase is null or previous_phase <> journey_phase
     group by customer_id

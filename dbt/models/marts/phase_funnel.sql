@@ -1,18 +1,19 @@
--- One row per journey phase: how many customers reached it, how many went on to the next phase,
--- how many stopped there (it is the furthest they got), and the median time to the next phase.
--- "Reached" means any phase signal in that phase; times are from the first arrival in each phase.
+-- One row per journey phase: how many customers reached it (any progress signal in it), how many went
+-- on to the next phase, how many got no further than it, split by journey status (active, stalled,
+-- dropped), and the median time from the first arrival in the phase to the first in the next.
 with steps as (
-    select * from {{ ref('int_journey_steps') }} where phase_move is not null
+    select * from {{ ref('int_journey_steps') }}
+),
+
+customers as (
+    select customer_id, furthest_phase_index, journey_status from {{ ref('journey_progress') }}
 ),
 
 arrivals as (
     select customer_id, phase_index, min(occurred_at) as first_arrived_at
     from steps
+    where phase_move is not null and not is_pseudo_customer
     group by customer_id, phase_index
-),
-
-furthest as (
-    select customer_id, max(phase_index) as furthest_phase_index from arrivals group by customer_id
 ),
 
 paired as (
@@ -32,10 +33,13 @@ per_phase as (
         paired.phase_index,
         count(*)::bigint as customers_reached,
         count(paired.next_arrived_at)::bigint as reached_next_phase,
-        count_if(furthest.furthest_phase_index = paired.phase_index)::bigint as dropped_off,
+        count_if(customers.furthest_phase_index = paired.phase_index)::bigint as furthest_here,
+        count_if(customers.furthest_phase_index = paired.phase_index and customers.journey_status = 'active')::bigint as active_here,
+        count_if(customers.furthest_phase_index = paired.phase_index and customers.journey_status = 'stalled')::bigint as stalled_here,
+        count_if(customers.furthest_phase_index = paired.phase_index and customers.journey_status = 'dropped')::bigint as dropped_here,
         median(paired.days_to_next) filter (where paired.days_to_next >= 0) as median_days_to_next
     from paired
-    join furthest using (customer_id)
+    join customers using (customer_id)
     group by paired.phase_index
 ),
 
@@ -48,12 +52,15 @@ final as (
         {{ phase_name('phases.phase_index') }} as journey_phase,
         phases.phase_index,
         coalesce(per_phase.customers_reached, 0) as customers_reached,
-        round(coalesce(per_phase.customers_reached, 0) / nullif((select count(*) from furthest), 0), 4) as share_of_customers,
+        round(coalesce(per_phase.customers_reached, 0) / nullif((select count(*) from customers), 0), 4) as share_of_customers,
         case when phases.phase_index < 6 then coalesce(per_phase.reached_next_phase, 0) end as reached_next_phase,
         case when phases.phase_index < 6
              then round(per_phase.reached_next_phase / nullif(per_phase.customers_reached, 0), 4) end as conversion_to_next,
-        coalesce(per_phase.dropped_off, 0) as dropped_off,
-        round(per_phase.dropped_off / nullif(per_phase.customers_reached, 0), 4) as drop_off_rate,
+        coalesce(per_phase.furthest_here, 0) as furthest_here,
+        coalesce(per_phase.active_here, 0) as active_here,
+        coalesce(per_phase.stalled_here, 0) as stalled_here,
+        coalesce(per_phase.dropped_here, 0) as dropped_here,
+        round(per_phase.dropped_here / nullif(per_phase.customers_reached, 0), 4) as drop_off_rate,
         round(per_phase.median_days_to_next, 2) as median_days_to_next
     from phases
     left join per_phase using (phase_index)

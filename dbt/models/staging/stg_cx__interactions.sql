@@ -24,6 +24,7 @@ renamed as (
         outcome,
         outcome_method,
         journey_phase,
+        phase_signal,
         agent_id,
         team,
         wait_seconds,
@@ -38,7 +39,9 @@ renamed as (
         source_file,
         source_line,
         run_id,
-        interaction_type in ('call', 'ticket', 'chat_conversation') and reason_code is not null as is_contact
+        interaction_type in ('call', 'ticket', 'chat_conversation') and reason_code is not null as is_contact,
+        {{ customer_id_type('customer_id') }} as customer_id_type,
+        {{ is_pseudo_customer('customer_id') }} as is_pseudo_customer
     from source
     -- staff and leadership answering the perception survey are not customers (stg_cx__internal_answers)
     where interaction_type <> 'internal_survey_response'

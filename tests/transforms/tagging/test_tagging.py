@@ -69,6 +69,19 @@ def test_phase_from_rules_then_reason_hint():
     ]
 
 
+def test_only_rules_say_a_customer_progressed_a_reason_hint_is_context():
+    rows = tagged()
+    assert [r["phase_signal"] for r in rows] == [
+        "context", "context", "context",  # contacts, phased by their reason's hint
+        None,
+        "milestone",                      # read the pricing page
+        "context", "context",
+        None,
+        "milestone",                      # signed up
+        None,
+    ]
+
+
 def test_examples_tier_tags_what_rules_miss_and_keeps_the_nearest_example():
     table = pa.table({
         "touchpoint": ["chat", "chat"],

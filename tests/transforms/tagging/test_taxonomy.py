@@ -38,6 +38,13 @@ def test_errors_name_file_entry_and_field(taxonomy_dir, old, new, message):
     assert str(err.value).startswith(message)
 
 
+def test_a_phase_rule_must_say_what_it_signals(taxonomy_dir):
+    path = taxonomy_dir / "phases.yml"
+    path.write_text(path.read_text().replace("phase: looking_and_deciding, signal: milestone}", "phase: looking_and_deciding, signal: progress}", 1))
+    with pytest.raises(TaxonomyError, match="phases.yml: rules\\[0\\]: signal 'progress' is not one of milestone, usage, context"):
+        load_taxonomy(taxonomy_dir)
+
+
 def test_yaml_syntax_errors_give_the_line(taxonomy_dir):
     (taxonomy_dir / "outcomes.yml").write_text("version: 1\ncodes: [unclosed\n")
     with pytest.raises(TaxonomyError, match=r"outcomes.yml: line \d+ not valid YAML"):
