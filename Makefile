@@ -30,9 +30,11 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/pytest -q -m slow
 
-## Static checks (pyflakes, import order, syntax).
+## Static checks: ruff on the Python (pyflakes, import order, syntax); sqlfluff with the dbt templater
+## on the dbt models (rules in dbt/.sqlfluff), compiled against an in-memory DuckDB.
 lint: $(STAMP)
 	$(BIN)/ruff check pipelines transforms benchmarks tests
+	cd dbt && CX_DUCKDB_PATH=:memory: DBT_SEND_ANONYMOUS_USAGE_STATS=false ../$(BIN)/sqlfluff lint models
 
 ## Ingest vs a DuckDB-native baseline, dbt build and cx run; EVENTS=1000000,5000000 for the scaling check.
 EVENTS ?= 1000000

@@ -14,3 +14,8 @@
 {% macro is_churn_event(interaction_type) %}
     ({{ interaction_type }} = 'subscription_cancelled')
 {% endmacro %}
+
+{#- A contact episode that cost the customer a lot: high_effort_contacts contacts or more, or left unresolved. -#}
+{% macro is_high_effort_episode(contacts, is_resolved) %}
+    ({{ contacts }} >= {{ var('high_effort_contacts') }} or not {{ is_resolved }})
+{% endmacro %}

@@ -3,6 +3,29 @@
     case lower({{ column }}) when 'call' then 'call_center' when 'phone' then 'call_center' else lower({{ column }}) end
 {% endmacro %}
 
+{#- The effort index (docs: effort_index): the weighted mean, over the parts that have data, of the
+    parts on 0-1 scaled to 0-100; null when no part has data. Weights: var('effort_index_weights').
+    DuckDB's least() skips nulls (least(null, 1) = 1), so a capped part keeps its null explicitly. -#}
+{% macro effort_index() %}
+    {%- set weights = var('effort_index_weights') -%}
+    {%- set parts = [
+        ('ces', '(7 - ces_mean) / 6'),
+        ('repeat_contacts', 'repeat_contact_rate'),
+        ('not_first_contact', '1 - fcr_rate'),
+        ('transfers', 'case when transfers_per_episode is not null then least(transfers_per_episode, 1) end'),
+        ('channel_switches', 'case when channel_switches_per_episode is not null then least(channel_switches_per_episode, 1) end'),
+    ] -%}
+    round(100 * (
+        {%- for name, part in parts %}
+        coalesce({{ weights[name] }} * ({{ part }}), 0){% if not loop.last %} +{% endif %}
+        {%- endfor %}
+    ) / nullif(
+        {%- for name, part in parts %}
+        case when ({{ part }}) is not null then {{ weights[name] }} else 0 end{% if not loop.last %} +{% endif %}
+        {%- endfor %}
+    , 0), 1)
+{%- endmacro %}
+
 {#- Customer effort measures (GUIDE section 5) over contact episodes and CES answers, grouped by
     journey_phase, month and, with by_touchpoint, the touchpoint: the episode's first contact's, or the
     one the survey asked about. Survey answers come from the interactions mart, so an answer without a
@@ -90,12 +113,6 @@ rates as (
 
 select
     *,
-    round(100 * (
-        0.4 * coalesce((7 - ces_mean) / 6, 0)
-        + 0.2 * coalesce(repeat_contact_rate, 0)
-        + 0.2 * coalesce(1 - fcr_rate, 0)
-        + 0.1 * least(coalesce(transfers_per_episode, 0), 1)
-        + 0.1 * least(coalesce(channel_switches_per_episode, 0), 1)
-    ), 1) as effort_index
+    {{ effort_index() }} as effort_index
 from rates
 {% endmacro %}

@@ -26,3 +26,6 @@
     case {{ code_expression }}
     {%- for code, _ in journey_phases() %} when '{{ code }}' then {{ loop.index }}{% endfor %} end
 {% endmacro %}
+
+{#- The position of the last journey phase (telling_others): how many phases there are. -#}
+{% macro last_phase_index() %}{{ journey_phases() | length }}{% endmacro %}

@@ -613,3 +613,23 @@ def test_effort_and_root_cause_figures_recomputed_from_interactions(world):
                                    or mart.unresolved is distinct from recomputed.unresolved)
         from recomputed full join mart using (reason_code)""").fetchone()
     assert repeats[0] > 5 and repeats[1] == 0, repeats
+
+
+def test_effort_index_weighs_only_the_parts_that_have_data(world):
+    """docs.md effort_index, recomputed in Python from each row's parts: a row with no CES answer is
+    scored on its contacts alone, not as if CES said it was effortless."""
+    con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
+    weights = yaml.safe_load((DBT_PROJECT / "dbt_project.yml").read_text())["vars"]["effort_index_weights"]
+    rows = con.execute("""select ces_mean, repeat_contact_rate, fcr_rate, transfers_per_episode, channel_switches_per_episode, effort_index
+                          from effort_by_touchpoint""").fetchall()
+    without_ces = 0
+    for ces, repeat, fcr, transfers, switches, index in rows:
+        parts = {"ces": None if ces is None else (7 - ces) / 6, "repeat_contacts": repeat,
+                 "not_first_contact": None if fcr is None else 1 - fcr,
+                 "transfers": None if transfers is None else min(transfers, 1),
+                 "channel_switches": None if switches is None else min(switches, 1)}
+        present = {k: v for k, v in parts.items() if v is not None}
+        expected = round(100 * sum(weights[k] * v for k, v in present.items()) / sum(weights[k] for k in present), 1) if present else None
+        assert index == pytest.approx(expected, abs=0.051), (parts, index)
+        without_ces += ces is None and repeat is not None and expected > 0
+    assert without_ces > 0

@@ -34,7 +34,8 @@ final as (
         last_outcome = 'resolved' as is_resolved,
         contacts = 1 and last_outcome = 'resolved' and transfers = 0 and not was_escalated as is_first_contact_resolution,
         case when last_outcome = 'resolved' and not last_end_unknown
-             then round(epoch(last_contact_ended_at - started_at) / 3600.0, 2) end as hours_to_resolution
+                then round(epoch(last_contact_ended_at - started_at) / 3600.0, 2)
+        end as hours_to_resolution
     from grouped
 )
 

@@ -31,7 +31,10 @@ contacts as (
 ),
 
 self_service as (
-    select customer_id, occurred_at as self_service_at, journey_phase as self_service_phase
+    select
+        customer_id,
+        occurred_at as self_service_at,
+        journey_phase as self_service_phase
     from interactions
     where channel_type = 'self_service' and touchpoint in ('web', 'app')
 ),
@@ -43,9 +46,9 @@ self_service_failures as (
     from contacts
     inner join self_service
         on contacts.customer_id = self_service.customer_id
-        and self_service.self_service_phase is not distinct from contacts.journey_phase
-        and self_service.self_service_at <= contacts.occurred_at
-        and self_service.self_service_at >= contacts.occurred_at - to_hours({{ var('self_service_failure_hours') }})
+            and self_service.self_service_phase is not distinct from contacts.journey_phase
+            and contacts.occurred_at >= self_service.self_service_at
+            and self_service.self_service_at >= contacts.occurred_at - to_hours({{ var('self_service_failure_hours') }})
 ),
 
 with_self_service as (
@@ -69,12 +72,12 @@ flagged as (
     select
         *,
         reason_code <> 'unknown'
-            and previous_contact_at is not null
-            and previous_contact_at >= occurred_at - to_days({{ var('repeat_window_days') }})
+        and previous_contact_at is not null
+        and previous_contact_at >= occurred_at - to_days({{ var('repeat_window_days') }})
             as is_repeat_contact,
         reason_code <> 'unknown'
-            and next_contact_at is not null
-            and next_contact_at <= occurred_at + to_days({{ var('repeat_window_days') }})
+        and next_contact_at is not null
+        and next_contact_at <= occurred_at + to_days({{ var('repeat_window_days') }})
             as is_followed_by_repeat
     from sequenced
 ),
@@ -94,6 +97,8 @@ final as (
 
 select
     *,
-    md5(customer_id || '|' || reason_code || '|' || episode_number::varchar
-        || case when reason_code = 'unknown' then '|' || interaction_id else '' end) as episode_id
+    md5(
+        customer_id || '|' || reason_code || '|' || episode_number::varchar
+        || case when reason_code = 'unknown' then '|' || interaction_id else '' end
+    ) as episode_id
 from final

@@ -4,7 +4,14 @@
 -- phase, never down from telling_others; context (notifications, invoices, contacts) moves nobody.
 -- journey_phase is the interaction's own phase, else the phase the customer had reached by then.
 with interactions as (
-    select interaction_id, customer_id, occurred_at, touchpoint, journey_phase, phase_signal, is_pseudo_customer
+    select
+        interaction_id,
+        customer_id,
+        occurred_at,
+        touchpoint,
+        journey_phase,
+        phase_signal,
+        is_pseudo_customer
     from {{ ref('stg_cx__interactions') }}
 ),
 
@@ -32,8 +39,8 @@ candidates as (
         interactions.phase_signal = 'milestone' or habitual_arrival.interaction_id is not null as is_arrival,
         interactions.phase_signal = 'usage' and use_weeks.use_week >= {{ var('habitual_use_weeks') }} as is_habitual_use
     from interactions
-    left join use_weeks on use_weeks.interaction_id = interactions.interaction_id
-    left join habitual_arrival on habitual_arrival.interaction_id = interactions.interaction_id
+    left join use_weeks on interactions.interaction_id = use_weeks.interaction_id
+    left join habitual_arrival on interactions.interaction_id = habitual_arrival.interaction_id
 ),
 
 with_last_arrival as (
@@ -41,8 +48,10 @@ with_last_arrival as (
         *,
         last_value(case when is_arrival then phase_index end ignore nulls) over earlier as last_arrival_index
     from candidates
-    window earlier as (partition by customer_id order by occurred_at, interaction_id
-                       rows between unbounded preceding and 1 preceding)
+    window earlier as (
+        partition by customer_id order by occurred_at, interaction_id
+        rows between unbounded preceding and 1 preceding
+    )
 ),
 
 signals as (
@@ -59,8 +68,10 @@ with_history as (
         last_value(case when is_signal then phase_index end ignore nulls) over earlier as previous_phase_index,
         last_value(case when is_signal then touchpoint end ignore nulls) over earlier as previous_phase_touchpoint
     from signals
-    window earlier as (partition by customer_id order by occurred_at, interaction_id
-                       rows between unbounded preceding and 1 preceding)
+    window earlier as (
+        partition by customer_id order by occurred_at, interaction_id
+        rows between unbounded preceding and 1 preceding
+    )
 ),
 
 final as (

@@ -10,12 +10,21 @@ with actions as (
 ),
 
 contacts as (
-    select occurred_at::date as day, reason_code, journey_phase, touchpoint, effective_outcome, is_repeat_contact
+    select
+        occurred_at::date as day,
+        reason_code,
+        journey_phase,
+        touchpoint,
+        effective_outcome,
+        is_repeat_contact
     from {{ ref('int_contacts_sequenced') }}
 ),
 
 as_of as (
-    select max(occurred_at)::date as as_of_date, min(occurred_at)::date as data_from from {{ ref('stg_cx__interactions') }}
+    select
+        max(occurred_at)::date as as_of_date,
+        min(occurred_at)::date as data_from
+    from {{ ref('stg_cx__interactions') }}
 ),
 
 windows as (
@@ -36,23 +45,23 @@ measured as (
         windows.action_id,
         {%- for prefix, side in [('', 'contacts.reason_code = windows.root_cause'),
                                  ('control_', 'contacts.reason_code <> windows.root_cause')] %}
-        count(contacts.day) filter (where {{ side }} and contacts.day < windows.done_on)::bigint as {{ prefix }}contacts_before,
-        count_if({{ side }} and contacts.day < windows.done_on and contacts.effective_outcome <> 'resolved')::bigint
-            as {{ prefix }}unresolved_before,
-        count_if({{ side }} and contacts.day < windows.done_on and contacts.is_repeat_contact)::bigint as {{ prefix }}repeats_before,
-        count(contacts.day) filter (where {{ side }} and contacts.day >= windows.done_on)::bigint as {{ prefix }}contacts_after,
-        count_if({{ side }} and contacts.day >= windows.done_on and contacts.effective_outcome <> 'resolved')::bigint
-            as {{ prefix }}unresolved_after,
-        count_if({{ side }} and contacts.day >= windows.done_on and contacts.is_repeat_contact)::bigint as {{ prefix }}repeats_after
-        {%- if not loop.last %},{% endif %}
+            count(contacts.day) filter (where {{ side }} and contacts.day < windows.done_on)::bigint as {{ prefix }}contacts_before,
+            count_if({{ side }} and contacts.day < windows.done_on and contacts.effective_outcome <> 'resolved')::bigint
+                as {{ prefix }}unresolved_before,
+            count_if({{ side }} and contacts.day < windows.done_on and contacts.is_repeat_contact)::bigint as {{ prefix }}repeats_before,
+            count(contacts.day) filter (where {{ side }} and contacts.day >= windows.done_on)::bigint as {{ prefix }}contacts_after,
+            count_if({{ side }} and contacts.day >= windows.done_on and contacts.effective_outcome <> 'resolved')::bigint
+                as {{ prefix }}unresolved_after,
+            count_if({{ side }} and contacts.day >= windows.done_on and contacts.is_repeat_contact)::bigint as {{ prefix }}repeats_after
+            {%- if not loop.last %},{% endif %}
         {%- endfor %}
     from windows
     left join contacts
         on contacts.reason_code <> 'unknown'
-        and (windows.journey_phase is null or contacts.journey_phase = windows.journey_phase)
-        and (windows.touchpoint is null or contacts.touchpoint = windows.touchpoint)
-        and contacts.day >= windows.before_from
-        and contacts.day < windows.after_until
+            and (windows.journey_phase is null or windows.journey_phase = contacts.journey_phase)
+            and (windows.touchpoint is null or windows.touchpoint = contacts.touchpoint)
+            and windows.before_from <= contacts.day
+            and windows.after_until > contacts.day
     group by windows.action_id
 ),
 
@@ -71,14 +80,14 @@ tested as (
         control_repeats_before / nullif(control_contacts_before, 0) as control_repeat_rate_before,
         control_repeats_after / nullif(control_contacts_after, 0) as control_repeat_rate_after
     from windows
-    join measured using (action_id)
+    inner join measured using (action_id)
 ),
 
 differenced as (
     select
         *,
         (unresolved_rate_after - unresolved_rate_before)
-            - (control_unresolved_rate_after - control_unresolved_rate_before) as unresolved_did,
+        - (control_unresolved_rate_after - control_unresolved_rate_before) as unresolved_did,
         (repeat_rate_after - repeat_rate_before) - (control_repeat_rate_after - control_repeat_rate_before) as repeat_did,
         {{ did_standard_error('unresolved_rate_before', 'contacts_before', 'unresolved_rate_after', 'contacts_after',
                               'control_unresolved_rate_before', 'control_contacts_before', 'control_unresolved_rate_after',

@@ -20,10 +20,41 @@ data_end as (
 ),
 
 cells as (
-    select 'all' as dimension, 'all' as value, month, nps, csat, ces from answers
-    union all select 'journey_phase', journey_phase, month, nps, csat, ces from answers
-    union all select 'touchpoint', touchpoint, month, nps, csat, ces from answers
-    union all select 'reason_code', reason_code, month, nps, csat, ces from answers
+    select
+        'all' as dimension,
+        'all' as value,
+        month,
+        nps,
+        csat,
+        ces
+    from answers
+    union all
+    select
+        'journey_phase' as dimension,
+        journey_phase as value,
+        month,
+        nps,
+        csat,
+        ces
+    from answers
+    union all
+    select
+        'touchpoint' as dimension,
+        touchpoint as value,
+        month,
+        nps,
+        csat,
+        ces
+    from answers
+    union all
+    select
+        'reason_code' as dimension,
+        reason_code as value,
+        month,
+        nps,
+        csat,
+        ces
+    from answers
 ),
 
 counted as (
@@ -49,8 +80,10 @@ scored as (
         *,
         100.0 * (promoters - detractors) / nullif(nps_answers, 0) as nps,
         -- the NPS of n answers is a mean of +100 / 0 / -100 scores: its standard error from their variance
-        1.96 * 100 * sqrt((promoters / nullif(nps_answers, 0) + detractors / nullif(nps_answers, 0)
-            - pow((promoters - detractors) / nullif(nps_answers, 0), 2)) / nullif(nps_answers, 0)) as nps_margin,
+        1.96 * 100 * sqrt((
+            promoters / nullif(nps_answers, 0) + detractors / nullif(nps_answers, 0)
+            - pow((promoters - detractors) / nullif(nps_answers, 0), 2)
+        ) / nullif(nps_answers, 0)) as nps_margin,
         100.0 * csat_satisfied / nullif(csat_answers, 0) as csat_pct,
         {{ wilson_low('csat_satisfied', 'csat_answers') }} as csat_pct_low,
         {{ wilson_high('csat_satisfied', 'csat_answers') }} as csat_pct_high,
@@ -90,6 +123,6 @@ select
     csat_answers < {{ var('min_cell_answers') }} as csat_small_n,
     ces_answers < {{ var('min_cell_answers') }} as ces_small_n,
     month = date_trunc('month', data_end.latest)::date
-        and data_end.latest::date < (month + interval 1 month - interval 1 day)::date as is_partial_month
+    and data_end.latest::date < (month + interval 1 month - interval 1 day)::date as is_partial_month
 from scored
 cross join data_end

@@ -1,6 +1,7 @@
 -- The link from effort to churn and revenue. Each customer gets an effort band and an outcome group
 -- from their contact episodes and CES answers; churn (a cancelled subscription) and revenue (paid
--- invoices) come from billing events, so the customers are those billing knows (with any billing event). Rows: per effort band, per outcome group, and per root cause the
+-- invoices) come from billing events, so the customers are those billing knows (with any billing
+-- event). Rows: per effort band, per outcome group, and per root cause the
 -- revenue at risk: what customers still with us, whose latest episode on that reason is unresolved,
 -- pay, times the churn rate of customers left with an unresolved issue.
 with interactions as (
@@ -14,7 +15,7 @@ episodes as (
 billing as (
     select
         customer_id,
-        bool_or(interaction_type = 'subscription_cancelled') as churned,
+        bool_or({{ is_churn_event('interaction_type') }}) as churned,
         coalesce(sum(amount) filter (where interaction_type = 'invoice_paid'), 0)::decimal(18, 2) as revenue
     from interactions
     where touchpoint = 'billing'
@@ -22,14 +23,19 @@ billing as (
 ),
 
 surveys as (
-    select customer_id, avg(ces) as ces_mean from interactions where ces is not null group by customer_id
+    select
+        customer_id,
+        avg(ces) as ces_mean
+    from interactions
+    where ces is not null
+    group by customer_id
 ),
 
 effort as (
     select
         customer_id,
         count(*) as episodes,
-        max(contacts) as most_contacts,
+        bool_or({{ is_high_effort_episode('contacts', 'is_resolved') }}) as had_high_effort_episode,
         count_if(not is_resolved) as unresolved_episodes,
         bool_and(is_first_contact_resolution) as all_first_contact
     from episodes
@@ -42,8 +48,7 @@ customers as (
         billing.churned,
         billing.revenue,
         case
-            when effort.most_contacts >= {{ var('high_effort_contacts') }} or effort.unresolved_episodes > 0
-                 or surveys.ces_mean <= {{ var('ces_hard_max') }} then 'high'
+            when effort.had_high_effort_episode or surveys.ces_mean <= {{ var('ces_hard_max') }} then 'high'
             when effort.episodes is null or (effort.all_first_contact and coalesce(surveys.ces_mean, 7) > {{ var('ces_hard_max') }}) then 'low'
             else 'medium'
         end as effort_band,
@@ -58,23 +63,40 @@ customers as (
 ),
 
 overall as (
-    select count_if(churned) / count(*) as churn_rate,
-           count_if(churned) filter (where outcome_group = 'some_unresolved')
-               / nullif(count(*) filter (where outcome_group = 'some_unresolved'), 0) as unresolved_churn_rate
+    select
+        count_if(churned) / count(*) as churn_rate,
+        count_if(churned) filter (where outcome_group = 'some_unresolved')
+        / nullif(count(*) filter (where outcome_group = 'some_unresolved'), 0) as unresolved_churn_rate
     from customers
 ),
 
 grouped as (
-    select 'effort_band' as dimension, effort_band as grp, count(*)::bigint as customers,
-           count_if(churned)::bigint as churned_customers, sum(revenue)::decimal(18, 2) as revenue, null::decimal(18, 2) as revenue_at_risk
-    from customers group by effort_band
+    select
+        'effort_band' as dimension,
+        effort_band as grp,
+        count(*)::bigint as customers,
+        count_if(churned)::bigint as churned_customers,
+        sum(revenue)::decimal(18, 2) as revenue,
+        null::decimal(18, 2) as revenue_at_risk
+    from customers
+    group by effort_band
     union all
-    select 'outcome', outcome_group, count(*)::bigint, count_if(churned)::bigint, sum(revenue)::decimal(18, 2), null
-    from customers group by outcome_group
+    select
+        'outcome' as dimension,
+        outcome_group as grp,
+        count(*)::bigint as customers,
+        count_if(churned)::bigint as churned_customers,
+        sum(revenue)::decimal(18, 2) as revenue,
+        null as revenue_at_risk
+    from customers
+    group by outcome_group
 ),
 
 latest_episode as (
-    select customer_id, reason_code, arg_max(is_resolved, last_contact_at) as latest_resolved
+    select
+        customer_id,
+        reason_code,
+        arg_max(is_resolved, last_contact_at) as latest_resolved
     from episodes
     where reason_code <> 'unknown'
     group by customer_id, reason_code
@@ -90,7 +112,7 @@ at_risk as (
         (sum(customers.revenue) filter (where not customers.churned) * any_value(overall.unresolved_churn_rate))::decimal(18, 2)
             as revenue_at_risk
     from latest_episode
-    join customers using (customer_id)
+    inner join customers using (customer_id)
     cross join overall
     where not latest_episode.latest_resolved
     group by latest_episode.reason_code
@@ -107,7 +129,11 @@ final as (
         rows.revenue,
         round(rows.revenue / rows.customers, 2)::decimal(18, 2) as revenue_per_customer,
         rows.revenue_at_risk
-    from (select * from grouped union all select * from at_risk) as rows
+    from (
+        select * from grouped
+        union all
+        select * from at_risk
+    ) as rows
     cross join overall
 )
 

@@ -34,8 +34,9 @@ final as (
         *,
         round(list_avg(list_filter([ended_badly_rate, hard_effort_rate, low_csat_rate], lambda r: r is not null)), 4)
             as expectation_gap,
-        rank() over (partition by journey_phase order by
-            list_avg(list_filter([ended_badly_rate, hard_effort_rate, low_csat_rate], lambda r: r is not null)) desc nulls last
+        rank() over (
+            partition by journey_phase order by
+                list_avg(list_filter([ended_badly_rate, hard_effort_rate, low_csat_rate], lambda r: r is not null)) desc nulls last
         )::bigint as rank_in_phase
     from rated
 )

@@ -2,7 +2,13 @@
 -- many customer ids of that type there are and what they did. Pseudo-customers (var
 -- pseudo_customer_types) are reported here, apart from the customers every other mart counts.
 with interactions as (
-    select customer_id, customer_id_type, is_pseudo_customer, is_contact, phase_signal, occurred_at
+    select
+        customer_id,
+        customer_id_type,
+        is_pseudo_customer,
+        is_contact,
+        phase_signal,
+        occurred_at
     from {{ ref('stg_cx__interactions') }}
 ),
 

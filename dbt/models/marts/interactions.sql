@@ -8,11 +8,22 @@ with interactions as (
 ),
 
 journey as (
-    select interaction_id, journey_phase, journey_phase_source, phase_move from {{ ref('int_journey_steps') }}
+    select
+        interaction_id,
+        journey_phase,
+        journey_phase_source,
+        phase_move
+    from {{ ref('int_journey_steps') }}
 ),
 
 contacts as (
-    select interaction_id, episode_id, is_repeat_contact, is_followed_by_repeat, effective_outcome, is_self_service_failure
+    select
+        interaction_id,
+        episode_id,
+        is_repeat_contact,
+        is_followed_by_repeat,
+        effective_outcome,
+        is_self_service_failure
     from {{ ref('int_contacts_sequenced') }}
 ),
 

@@ -1,11 +1,14 @@
 -- The most common journeys, as phase sequences: 'with_backtracking' keeps every change of phase
 -- (repeats in a row collapsed), 'first_arrivals' keeps each phase once, in the order it was first reached.
 with steps as (
-    select * from {{ ref('int_journey_steps') }} where phase_move is not null and not is_pseudo_customer
+    select * from {{ ref('int_journey_steps') }}
+    where phase_move is not null and not is_pseudo_customer
 ),
 
 changes as (
-    select *, lag(journey_phase) over (partition by customer_id order by occurred_at, interaction_id) as previous_phase
+    select
+        *,
+        lag(journey_phase) over (partition by customer_id order by occurred_at, interaction_id) as previous_phase
     from steps
 ),
 
@@ -22,7 +25,10 @@ with_backtracking as (
 ),
 
 first_arrivals as (
-    select customer_id, journey_phase, min(occurred_at) as first_arrived_at
+    select
+        customer_id,
+        journey_phase,
+        min(occurred_at) as first_arrived_at
     from steps
     group by customer_id, journey_phase
 ),

@@ -6,7 +6,11 @@ with steps as (
 ),
 
 interactions as (
-    select customer_id, occurred_at, interaction_type from {{ ref('stg_cx__interactions') }}
+    select
+        customer_id,
+        occurred_at,
+        interaction_type
+    from {{ ref('stg_cx__interactions') }}
 ),
 
 as_of as (
@@ -14,7 +18,10 @@ as_of as (
 ),
 
 activity as (
-    select customer_id, max(occurred_at) as last_seen_at, bool_or({{ is_churn_event('interaction_type') }}) as is_churned
+    select
+        customer_id,
+        max(occurred_at) as last_seen_at,
+        bool_or({{ is_churn_event('interaction_type') }}) as is_churned
     from interactions
     group by customer_id
 ),
@@ -24,7 +31,8 @@ signals as (
         *,
         phase_index > coalesce(max(phase_index) over (
             partition by customer_id order by occurred_at, interaction_id
-            rows between unbounded preceding and 1 preceding), 0) as is_progress
+            rows between unbounded preceding and 1 preceding
+        ), 0) as is_progress
     from steps
     where phase_move is not null and not is_pseudo_customer
 ),
@@ -67,12 +75,12 @@ final as (
         activity.is_churned,
         case
             when activity.is_churned or activity.last_seen_at < as_of.as_of_at - to_days({{ var('journey_gone_days') }}) then 'dropped'
-            when per_customer.furthest_phase_index < 6
-                 and per_customer.last_progress_at < as_of.as_of_at - to_days({{ var('journey_stall_days') }}) then 'stalled'
+            when per_customer.furthest_phase_index < {{ last_phase_index() }}
+                and per_customer.last_progress_at < as_of.as_of_at - to_days({{ var('journey_stall_days') }}) then 'stalled'
             else 'active'
         end as journey_status
     from per_customer
-    join activity using (customer_id)
+    inner join activity using (customer_id)
     cross join as_of
 )
 

@@ -8,29 +8,45 @@ with internal as (
         count(*) filter (where respondent_group = 'leadership')::bigint as leadership_respondents,
         avg(score) filter (where respondent_group = 'staff') as staff_score,
         count(*) filter (where respondent_group = 'staff')::bigint as staff_respondents
-    from {{ ref('stg_cx__internal_answers') }}
+    from {{ ref('int_internal_answers_scored') }}
     group by all
 ),
 
 customer_answers as (
-    select journey_phase, ces, csat
+    select
+        journey_phase,
+        ces,
+        csat
     from {{ ref('stg_cx__interactions') }}
     where interaction_type = 'survey_response' and journey_phase is not null and (ces is not null or csat is not null)
 ),
 
 customers as (
-    select 'ease' as question, journey_phase, avg((ces - 1) / 6 * 100) as customer_score, count(ces)::bigint as customer_responses
-    from customer_answers where ces is not null group by all
-    union all
-    select 'does_well', journey_phase, avg((csat - 1) / 4 * 100), count(csat)::bigint
-    from customer_answers where csat is not null group by all
+    select
+        'ease' as question,
+        journey_phase,
+        avg((ces - 1) / 6 * 100) as customer_score,
+        count(ces)::bigint as customer_responses
+    from customer_answers
+    where ces is not null
+    group by all
     union all
     select
-        'needs_improving',
+        'does_well' as question,
         journey_phase,
-        100 * avg(case when ces <= {{ var('ces_hard_max') }} or csat <= {{ var('csat_low_max') }} then 1 else 0 end),
-        count(*)::bigint
-    from customer_answers group by all
+        avg((csat - 1) / 4 * 100) as customer_score,
+        count(csat)::bigint as customer_responses
+    from customer_answers
+    where csat is not null
+    group by all
+    union all
+    select
+        'needs_improving' as question,
+        journey_phase,
+        100 * avg(case when ces <= {{ var('ces_hard_max') }} or csat <= {{ var('csat_low_max') }} then 1 else 0 end) as customer_score,
+        count(*)::bigint as customer_responses
+    from customer_answers
+    group by all
 ),
 
 joined as (
@@ -61,21 +77,26 @@ final as (
         question,
         case question
             {%- for id, text in var('perception_questions').items() %}
-            when '{{ id }}' then '{{ text | replace("'", "''") }}'
+                when '{{ id }}' then '{{ text | replace("'", "''") }}'
             {%- endfor %}
         end as question_text,
         journey_phase,
-        leadership_score, leadership_respondents,
-        staff_score, staff_respondents,
-        customer_score, customer_responses,
-        leadership_gap, staff_gap, leadership_staff_gap,
+        leadership_score,
+        leadership_respondents,
+        staff_score,
+        staff_respondents,
+        customer_score,
+        customer_responses,
+        leadership_gap,
+        staff_gap,
+        leadership_staff_gap,
         greatest(abs(leadership_gap), abs(staff_gap)) as widest_gap,
         case
             when widest_gap is null then null
             when abs(leadership_gap) >= coalesce(abs(staff_gap), 0) then 'leadership'
             else 'staff'
         end as widest_gap_group,
-        row_number() over (order by widest_gap desc nulls last, question, journey_phase)::bigint as gap_rank
+        row_number() over (order by widest_gap desc nulls last, question asc, journey_phase asc)::bigint as gap_rank
     from gaps
 )
 

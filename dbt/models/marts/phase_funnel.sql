@@ -6,11 +6,18 @@ with steps as (
 ),
 
 customers as (
-    select customer_id, furthest_phase_index, journey_status from {{ ref('journey_progress') }}
+    select
+        customer_id,
+        furthest_phase_index,
+        journey_status
+    from {{ ref('journey_progress') }}
 ),
 
 arrivals as (
-    select customer_id, phase_index, min(occurred_at) as first_arrived_at
+    select
+        customer_id,
+        phase_index,
+        min(occurred_at) as first_arrived_at
     from steps
     where phase_move is not null and not is_pseudo_customer
     group by customer_id, phase_index
@@ -24,8 +31,8 @@ paired as (
         epoch(next_phase.first_arrived_at - this_phase.first_arrived_at) / 86400.0 as days_to_next
     from arrivals as this_phase
     left join arrivals as next_phase
-        on next_phase.customer_id = this_phase.customer_id
-        and next_phase.phase_index = this_phase.phase_index + 1
+        on this_phase.customer_id = next_phase.customer_id
+            and next_phase.phase_index = this_phase.phase_index + 1
 ),
 
 per_phase as (
@@ -39,12 +46,12 @@ per_phase as (
         count_if(customers.furthest_phase_index = paired.phase_index and customers.journey_status = 'dropped')::bigint as dropped_here,
         median(paired.days_to_next) filter (where paired.days_to_next >= 0) as median_days_to_next
     from paired
-    join customers using (customer_id)
+    inner join customers using (customer_id)
     group by paired.phase_index
 ),
 
 phases as (
-    select unnest(range(1, 7)) as phase_index
+    select unnest(range(1, {{ last_phase_index() }} + 1)) as phase_index
 ),
 
 final as (
@@ -53,9 +60,10 @@ final as (
         phases.phase_index,
         coalesce(per_phase.customers_reached, 0) as customers_reached,
         round(coalesce(per_phase.customers_reached, 0) / nullif((select count(*) from customers), 0), 4) as share_of_customers,
-        case when phases.phase_index < 6 then coalesce(per_phase.reached_next_phase, 0) end as reached_next_phase,
-        case when phases.phase_index < 6
-             then round(per_phase.reached_next_phase / nullif(per_phase.customers_reached, 0), 4) end as conversion_to_next,
+        case when phases.phase_index < {{ last_phase_index() }} then coalesce(per_phase.reached_next_phase, 0) end as reached_next_phase,
+        case when phases.phase_index < {{ last_phase_index() }}
+                then round(per_phase.reached_next_phase / nullif(per_phase.customers_reached, 0), 4)
+        end as conversion_to_next,
         coalesce(per_phase.furthest_here, 0) as furthest_here,
         coalesce(per_phase.active_here, 0) as active_here,
         coalesce(per_phase.stalled_here, 0) as stalled_here,

@@ -18,7 +18,11 @@ with contacts as (
 ),
 
 counted as (
-    select reason_code, decided_by, confidence_band, count(*)::bigint as contacts
+    select
+        reason_code,
+        decided_by,
+        confidence_band,
+        count(*)::bigint as contacts
     from contacts
     group by all
 )

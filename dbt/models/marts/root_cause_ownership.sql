@@ -2,14 +2,18 @@
 -- `top_root_causes`, and the actions logged against it: how many, open, overdue, finished, and owners.
 -- The share of top root causes with an owner is avg(has_owner) over the rows where is_top.
 with causes as (
-    select reason_code as root_cause, sum(contacts)::bigint as contacts
+    select
+        reason_code as root_cause,
+        sum(contacts)::bigint as contacts
     from {{ ref('root_causes') }}
     where reason_code <> 'unknown'
     group by reason_code
 ),
 
 ranked as (
-    select *, row_number() over (order by contacts desc, root_cause)::bigint as contact_rank
+    select
+        *,
+        row_number() over (order by contacts desc, root_cause asc)::bigint as contact_rank
     from causes
 ),
 

@@ -15,7 +15,12 @@ surveys as (
 ),
 
 survey_effort as (
-    select reason_code, journey_phase, touchpoint, avg(ces) as ces_mean, count(*)::bigint as ces_responses
+    select
+        reason_code,
+        journey_phase,
+        touchpoint,
+        avg(ces) as ces_mean,
+        count(*)::bigint as ces_responses
     from surveys
     group by all
 ),
@@ -53,9 +58,11 @@ scored as (
 final as (
     select
         *,
-        row_number() over (order by contacts desc, reason_code, journey_phase, touchpoint)::bigint as pareto_rank,
-        sum(share) over (order by contacts desc, reason_code, journey_phase, touchpoint
-                         rows between unbounded preceding and current row) as cumulative_share,
+        row_number() over (order by contacts desc, reason_code asc, journey_phase asc, touchpoint asc)::bigint as pareto_rank,
+        sum(share) over (
+            order by contacts desc, reason_code asc, journey_phase asc, touchpoint asc
+            rows between unbounded preceding and current row
+        ) as cumulative_share,
         round(contacts * (unresolved_rate + repeat_rate + coalesce((7 - ces_mean) / 6, 0)), 1) as impact_score
     from scored
 )
