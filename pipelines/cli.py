@@ -275,7 +275,7 @@ def _run(input_dir: str, sample: bool, customers: int, seed: int, regenerate: bo
 
     from pipelines.generate import generate as write_sample
     from pipelines.summary import collect, render
-    from pipelines.warehouse import actions_changed, unseen_runs
+    from pipelines.warehouse import actions_changed, models_changed, unseen_runs
 
     paths = _paths(warehouse)
     seconds: dict[str, float] = {}
@@ -293,7 +293,7 @@ def _run(input_dir: str, sample: bool, customers: int, seed: int, regenerate: bo
         result = _ingest(input_dir, paths["lake"], taxonomy, chunk_mb, buckets, tiers, (), scope, touchpoints, identity)
         seconds["ingest"] = time.perf_counter() - started
     if (result.nothing_new and unseen_runs(paths["duckdb"], paths["lake"] / "current") == []
-            and not actions_changed(paths["duckdb"], checked_actions)):
+            and not actions_changed(paths["duckdb"], checked_actions) and not models_changed(paths["duckdb"])):
         if as_json:
             print(json.dumps(_run_result(result, built=False, duckdb=str(paths["duckdb"]), seconds=seconds)))
             return

@@ -8,6 +8,7 @@ the copy is locked, so analysts can keep reading the published one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -23,6 +24,9 @@ import pyarrow as pa
 from pipelines.actions import SCHEMA, write_checked_actions
 
 DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt"
+# The warehouse remembers which models built it: a change to them rebuilds every model from scratch
+# (an incremental mart would otherwise keep its old columns and definitions for the customers not refreshed).
+BUILD_INFO_TABLE = "_cx_build"
 
 
 class WarehouseError(Exception):
@@ -75,6 +79,37 @@ def unseen_runs(duckdb_path: Path, lake_current: Path) -> list[str] | None:
     return sorted(lake - seen)
 
 
+def models_fingerprint() -> str:
+    """SHA-256 over the dbt project's models, macros and dbt_project.yml, path and content."""
+    digest = hashlib.sha256()
+    files = [DBT_PROJECT / "dbt_project.yml", *sorted(p for folder in ("models", "macros")
+                                                      for p in (DBT_PROJECT / folder).rglob("*") if p.is_file())]
+    for path in files:
+        digest.update(path.relative_to(DBT_PROJECT).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def models_changed(duckdb_path: Path) -> bool:
+    """Whether the warehouse was built by other dbt models than the ones here (or cannot tell)."""
+    import duckdb
+
+    if not duckdb_path.exists():
+        return True
+    try:
+        with duckdb.connect(str(duckdb_path), read_only=True) as con:
+            built = con.execute(f"select models_fingerprint from {BUILD_INFO_TABLE}").fetchone()
+    except duckdb.Error:
+        return True
+    return built is None or built[0] != models_fingerprint()
+
+
+def _remember_models(duckdb_path: Path) -> None:
+    import duckdb
+
+    with duckdb.connect(str(duckdb_path)) as con:
+        con.execute(f"create or replace table {BUILD_INFO_TABLE} as select ? as models_fingerprint", [models_fingerprint()])
+
+
 def actions_changed(duckdb_path: Path, actions: pa.Table) -> bool:
     """Whether the checked actions differ from those the warehouse was built with (stg_cx__actions)."""
     import duckdb
@@ -107,7 +142,7 @@ def build_warehouse(lake_current: Path, duckdb_path: Path, exports_dir: Path, co
     building_exports.mkdir(parents=True)
     actions_csv = write_checked_actions(SCHEMA.empty_table() if actions is None else actions,
                                         duckdb_path.with_name(duckdb_path.name + ".actions.csv"))
-    refresh_runs = None if full_refresh else unseen_runs(duckdb_path, Path(lake_current).resolve())
+    refresh_runs = None if full_refresh or models_changed(duckdb_path) else unseen_runs(duckdb_path, Path(lake_current).resolve())
     if refresh_runs is None:
         flags = ["--full-refresh"]
     else:
@@ -135,6 +170,7 @@ def build_warehouse(lake_current: Path, duckdb_path: Path, exports_dir: Path, co
         shutil.rmtree(building_exports, ignore_errors=True)
         raise WarehouseError(f"dbt {command} failed; the published warehouse is unchanged: {_failures(log)} "
                              f"(details: {dbt_work(duckdb_path) / 'logs' / 'dbt.log'})")
+    _remember_models(building_db)
     os.replace(building_db, duckdb_path)
     swap_exports(building_exports, exports_dir)
     return BuildResult(duckdb_path, exports_dir, seconds, log, refresh_runs)

@@ -38,3 +38,19 @@
          + {{ control_before }} * (1 - {{ control_before }}) / nullif({{ control_before_n }}, 0)
          + {{ control_after }} * (1 - {{ control_after }}) / nullif({{ control_after_n }}, 0))
 {% endmacro %}
+
+
+{#- A Poisson(1) draw from a uniform u in [0, 1), by its inverse CDF (P(k) = e^-1 / k!, cumulated): the
+    weight of one customer in one resample of a Poisson bootstrap. -#}
+{% macro poisson_one_draw(u) %}
+    case
+        when {{ u }} < 0.367879 then 0
+        when {{ u }} < 0.735759 then 1
+        when {{ u }} < 0.919699 then 2
+        when {{ u }} < 0.981012 then 3
+        when {{ u }} < 0.996340 then 4
+        when {{ u }} < 0.999406 then 5
+        when {{ u }} < 0.999917 then 6
+        else 7
+    end
+{% endmacro %}

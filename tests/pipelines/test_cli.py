@@ -40,7 +40,7 @@ def test_query_needs_a_warehouse(capsys, tmp_path):
     assert code == 1 and "no warehouse yet" in err
 
 
-def test_run_generates_ingests_builds_and_summarises(capsys, tmp_path):
+def test_run_generates_ingests_builds_and_summarises(capsys, tmp_path, monkeypatch):
     warehouse = tmp_path / "warehouse"
     code, out, err = run_cli(capsys, "run", "--sample", "--input", str(tmp_path / "raw"), "--customers", "200",
                              "--warehouse", str(warehouse))
@@ -61,6 +61,11 @@ def test_run_generates_ingests_builds_and_summarises(capsys, tmp_path):
     assert result["duckdb"] == str(warehouse / "cx.duckdb")
     assert {(Path(s["path"]).name, s["reason"]) for s in result["skipped_paths"]} == {
         ("_actions.csv", "bookkeeping file (its name starts with _ or .)"), ("_truth.json", "bookkeeping file (its name starts with _ or .)")}
+    # changed dbt models rebuild the warehouse from scratch, though no input file is new
+    monkeypatch.setattr("pipelines.warehouse.models_fingerprint", lambda: "other models")
+    code, out, err = run_cli(capsys, "run", "--input", str(tmp_path / "raw"), "--warehouse", str(warehouse), "--json")
+    assert code == 0 and json.loads(out)["built"], err
+    monkeypatch.undo()
     code, _, err = run_cli(capsys, "query", "create table stolen as select 1", "--warehouse", str(warehouse))
     assert code == 1 and err.count("\n") == 1 and "read-only" in err
     # the contacts agents coded become training data for the ones they did not

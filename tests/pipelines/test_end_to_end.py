@@ -347,6 +347,26 @@ def test_reason_drivers_name_the_planted_high_effort_reason(world):
     assert top == (world["truth"]["planted"]["top_repeat_reason"],)
     # a driver's whole interval lies above 1
     assert con.execute("select count(*) from reason_drivers where is_driver and lift_ci_low <= 1").fetchone()[0] == 0
+    # the Mantel-Haenszel lift of every high-effort row, recomputed from the episodes in Python (docs: strata
+    # are journey phase x first touchpoint; high effort is 3+ contacts or unresolved)
+    episodes = con.execute("""select reason_code, coalesce(journey_phase, 'unassigned') || ' / ' || coalesce(first_touchpoint, 'unknown'),
+                                     contacts >= 3 or not is_resolved
+                              from contact_episodes where reason_code <> 'unknown'""").fetchall()
+    strata = {}
+    for reason, stratum, event in episodes:
+        strata.setdefault(stratum, []).append((reason, event))
+    lifts = dict(con.execute("select reason_code, lift from reason_drivers where outcome = 'high_effort'").fetchall())
+    assert len(lifts) > 10
+    for reason, lift in lifts.items():
+        numerator = denominator = 0.0
+        for units in strata.values():
+            a = sum(1 for r, _ in units if r == reason)
+            a_events = sum(1 for r, e in units if r == reason and e)
+            b, b_events = len(units) - a, sum(1 for r, e in units if r != reason and e)
+            numerator += a_events * b / len(units)
+            denominator += b_events * a / len(units)
+        expected = round(numerator / denominator, 2) if denominator else None
+        assert lift == (pytest.approx(expected, abs=0.006) if expected is not None else None), reason
 
 
 def test_effort_by_touchpoint_adds_up_to_effort_by_phase(world):
