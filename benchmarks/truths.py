@@ -28,13 +28,14 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import CX, ROOT, generator_version, timed  # noqa: E402
 
-MARTS_YML = ROOT / "dbt" / "models" / "marts" / "_marts__models.yml"
+MARTS = ROOT / "dbt" / "models" / "marts"
 
 
 def grains() -> dict[str, str]:
     """Each mart's key columns: its unique_combination test, or its unique column."""
     found = {}
-    for model in yaml.safe_load(MARTS_YML.read_text())["models"]:
+    models = [m for path in sorted(MARTS.glob("*.yml")) for m in yaml.safe_load(path.read_text()).get("models") or []]
+    for model in models:
         key = next((t["unique_combination"]["arguments"]["columns"] for t in model.get("tests", [])
                     if isinstance(t, dict) and "unique_combination" in t), None)
         if key is None:
@@ -63,6 +64,13 @@ def findings(con: duckdb.DuckDBPyConnection, planted: dict) -> list[tuple[str, s
     rows.append(("phase with the highest effort", planted["highest_effort_phase"],
                  f"{hardest} (effort index {index:.1f}, next {by_effort[1][1]:.1f})",
                  hardest == planted["highest_effort_phase"], index - by_effort[1][1]))
+    drivers = con.execute("""select outcome, reason_code, lift, lift_ci_low, lift_ci_high, bootstrap_selected_share, is_driver
+                             from reason_drivers where outcome = 'high_effort' order by is_driver desc, lift_ci_low desc""").fetchall()
+    named = [f"{r[1]} (lift {r[2]}, CI {r[3]}-{r[4]}, found in {r[5]:.0%} of resamples)" for r in drivers if r[6]]
+    top = next((r for r in drivers if r[1] == planted["top_repeat_reason"]), None)
+    rows.append(("high-effort driver", planted["top_repeat_reason"], f"high-effort drivers: {', '.join(named) or 'none'}",
+                 top is not None and top[6] and len(named) == 1,
+                 min(top[5] - 0.8, top[3] - 1) if top and top[3] is not None else -1.0))
     churn = planted["churn_driver"]
     rate = dict(con.execute("select \"group\", churn_rate from effort_outcomes where dimension = 'effort_band'").fetchall())
     drivers = [r[0] for r in con.execute("""select reason_code || ' (lift ' || lift || ', CI ' || lift_ci_low || '-' || lift_ci_high || ')'

@@ -104,8 +104,26 @@ judged as (
     select
         *,
         {{ two_sided_p_value('unresolved_did / nullif(unresolved_did_se, 0)') }} as unresolved_did_p,
-        {{ two_sided_p_value('repeat_did / nullif(repeat_did_se, 0)') }} as repeat_did_p
+        {{ two_sided_p_value('repeat_did / nullif(repeat_did_se, 0)') }} as repeat_did_p_raw
     from differenced
+),
+
+-- Holm over the action's two tests (unresolved and repeat rate): the smaller p-value is doubled, the
+-- larger kept but never below the doubled one, so judging on either test keeps the error at 5%
+corrected as (
+    select
+        * exclude (unresolved_did_p, repeat_did_p_raw),
+        case
+            when unresolved_did_p is null or repeat_did_p_raw is null then unresolved_did_p
+            when unresolved_did_p <= repeat_did_p_raw then least(1.0, 2 * unresolved_did_p)
+            else greatest(least(1.0, 2 * repeat_did_p_raw), unresolved_did_p)
+        end as unresolved_did_p,
+        case
+            when unresolved_did_p is null or repeat_did_p_raw is null then repeat_did_p_raw
+            when repeat_did_p_raw < unresolved_did_p then least(1.0, 2 * repeat_did_p_raw)
+            else greatest(least(1.0, 2 * unresolved_did_p), repeat_did_p_raw)
+        end as repeat_did_p
+    from judged
 ),
 
 final as (
@@ -152,7 +170,7 @@ final as (
             when unresolved_did < 0 and coalesce(unresolved_did_p, 1) < {{ var('action_significance') }} then 'worked'
             else 'no_change'
         end as verdict
-    from judged
+    from corrected
 )
 
 select * from final
