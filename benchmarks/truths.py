@@ -69,7 +69,7 @@ def findings(con: duckdb.DuckDBPyConnection, planted: dict) -> list[tuple[str, s
     named = [f"{r[1]} (lift {r[2]}, CI {r[3]}-{r[4]}, found in {r[5]:.0%} of resamples)" for r in drivers if r[6]]
     top = next((r for r in drivers if r[1] == planted["top_repeat_reason"]), None)
     rows.append(("high-effort driver", planted["top_repeat_reason"], f"high-effort drivers: {', '.join(named) or 'none'}",
-                 top is not None and top[6] and len(named) == 1,
+                 top is not None and top[6] and drivers[0][1] == planted["top_repeat_reason"],
                  min(top[5] - 0.8, top[3] - 1) if top and top[3] is not None else -1.0))
     churn = planted["churn_driver"]
     rate = dict(con.execute("select \"group\", churn_rate from effort_outcomes where dimension = 'effort_band'").fetchall())

@@ -472,11 +472,15 @@ def test_action_tracking_tells_the_action_that_worked_from_the_one_that_did_not(
     assert len(done) >= 2
     for action in done:
         done_on = date.fromisoformat(action["done_on"])
+        others_in_window = {o["root_cause"] for o in done if o is not action and o["root_cause"] != action["root_cause"]
+                            and done_on - window <= date.fromisoformat(o["done_on"]) < done_on + window}
         counts = {}
         for day, reason, phase, touchpoint, unresolved, repeat in contacts:
             if (action["journey_phase"] and phase != action["journey_phase"]) or (action["touchpoint"] and touchpoint != action["touchpoint"]) \
                     or not done_on - window <= day < done_on + window:
                 continue
+            if reason in others_in_window:
+                continue  # another action's doing: no control
             key = ("" if reason == action["root_cause"] else "control_", "before" if day < done_on else "after")
             tally = counts.setdefault(key, [0, 0, 0])
             tally[0], tally[1], tally[2] = tally[0] + 1, tally[1] + unresolved, tally[2] + repeat

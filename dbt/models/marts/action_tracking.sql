@@ -38,13 +38,27 @@ windows as (
     cross join as_of
 ),
 
--- the root cause's contacts (treated) and every other reason's (the control: what changed anyway), in
--- the same windows, phase and touchpoint
+-- reasons another finished action worked on inside this action's windows: their change is that
+-- action's doing, not what changed anyway, so they are no control
+contaminated as (
+    select distinct
+        windows.action_id,
+        other.root_cause as reason_code
+    from windows
+    inner join actions as other
+        on windows.action_id <> other.action_id
+            and other.status = 'done'
+            and windows.before_from <= other.done_on
+            and windows.after_until > other.done_on
+),
+
+-- the root cause's contacts (treated) and every other reason's but those (the control: what changed
+-- anyway), in the same windows, phase and touchpoint
 measured as (
     select
         windows.action_id,
         {%- for prefix, side in [('', 'contacts.reason_code = windows.root_cause'),
-                                 ('control_', 'contacts.reason_code <> windows.root_cause')] %}
+                                 ('control_', 'contacts.reason_code <> windows.root_cause and contaminated.reason_code is null')] %}
             count(contacts.day) filter (where {{ side }} and contacts.day < windows.done_on)::bigint as {{ prefix }}contacts_before,
             count_if({{ side }} and contacts.day < windows.done_on and contacts.effective_outcome <> 'resolved')::bigint
                 as {{ prefix }}unresolved_before,
@@ -62,6 +76,8 @@ measured as (
             and (windows.touchpoint is null or windows.touchpoint = contacts.touchpoint)
             and windows.before_from <= contacts.day
             and windows.after_until > contacts.day
+    left join contaminated
+        on windows.action_id = contaminated.action_id and contacts.reason_code = contaminated.reason_code
     group by windows.action_id
 ),
 
