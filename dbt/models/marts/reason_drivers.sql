@@ -153,8 +153,10 @@ pooled as (
         sum(strata.exposed_events * strata.unexposed / strata.total) as mh_numerator,
         sum(strata.unexposed_events * strata.exposed / strata.total) as mh_denominator,
         sum(
-            (strata.exposed * strata.unexposed * (strata.exposed_events + strata.unexposed_events)
-                - strata.exposed_events * strata.unexposed_events * strata.total)
+            (
+                strata.exposed * strata.unexposed * (strata.exposed_events + strata.unexposed_events)
+                - strata.exposed_events * strata.unexposed_events * strata.total
+            )
             / (strata.total * strata.total)
         ) as gr_numerator
     from strata
@@ -211,13 +213,16 @@ ranked as (
     from tested
 ),
 
--- Holm: the i-th smallest of m p-values times (m - i + 1), never below the one before it, at most 1
+-- Holm: the i-th smallest of m p-values times (m - i + 1), never below the one before it, at most 1;
+-- reasons without a p-value are ranked apart and stay null (DuckDB's least() would skip the null)
 corrected as (
     select
         *,
-        case when p_value is not null then max(least(1.0, (m - rank_in_outcome + 1) * p_value)) over (
-            partition by outcome, p_value is null order by p_value, reason_code rows between unbounded preceding and current row
-        ) end as p_value_holm
+        max(case when p_value is not null then least(1.0, (m - rank_in_outcome + 1) * p_value) end) over (
+            partition by outcome, p_value is null
+            order by p_value, reason_code
+            rows between unbounded preceding and current row
+        ) as p_value_holm
     from ranked
 ),
 
