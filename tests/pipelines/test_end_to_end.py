@@ -320,7 +320,12 @@ def test_journey_marts_match_the_written_definitions(world):
                      phase_move is not null as moved
               from interactions where journey_phase = 'i_have_it_now_what' and journey_phase_source = 'tagged')""").fetchone()
     assert moved[0] > 0 and moved[1] == 0
-    # pseudo-customers are reported apart, with every interaction of theirs
+    # pseudo-customers are reported apart: beside the funnel, and with every interaction of theirs
+    everyone = recompute_journeys(rows, config | {"pseudo_customer_types": []})
+    pseudo_ids = [k for k in everyone if ":" in k and k.split(":")[0] in config["pseudo_customer_types"]]
+    unlinked = dict(con.execute("select journey_phase, unlinked_identities from phase_funnel").fetchall())
+    assert unlinked == {p: sum(p in everyone[k]["reached"] for k in pseudo_ids) for p in PHASES}
+    assert min(unlinked["looking_and_deciding"], unlinked["telling_others"]) > 0
     pseudo = dict(con.execute("select customer_id_type, interactions from identity_types where is_pseudo_customer").fetchall())
     assert set(pseudo) >= {"anon", "social", "reviewer"} and not set(pseudo) & {"account", "email", "phone"}
     assert sum(pseudo.values()) == con.execute("select count(*) from interactions where is_pseudo_customer").fetchone()[0]

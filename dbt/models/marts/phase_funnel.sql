@@ -23,6 +23,17 @@ arrivals as (
     group by customer_id, phase_index
 ),
 
+-- pseudo-customers (anonymous visitors, unlinked authors) are not customers; how many of them showed
+-- up in each phase is reported beside the funnel, not in it
+unlinked as (
+    select
+        phase_index,
+        count(distinct customer_id)::bigint as unlinked_identities
+    from steps
+    where phase_move is not null and is_pseudo_customer
+    group by phase_index
+),
+
 paired as (
     select
         this_phase.phase_index,
@@ -69,9 +80,11 @@ final as (
         coalesce(per_phase.stalled_here, 0) as stalled_here,
         coalesce(per_phase.dropped_here, 0) as dropped_here,
         round(per_phase.dropped_here / nullif(per_phase.customers_reached, 0), 4) as drop_off_rate,
-        round(per_phase.median_days_to_next, 2) as median_days_to_next
+        round(per_phase.median_days_to_next, 2) as median_days_to_next,
+        coalesce(unlinked.unlinked_identities, 0) as unlinked_identities
     from phases
     left join per_phase using (phase_index)
+    left join unlinked using (phase_index)
 )
 
 select * from final
