@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-slow docs bench lint install clean
+.PHONY: run test test-slow test-flink flink-up flink-down docs bench lint install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,20 @@ test: $(STAMP)
 ## The slow proofs: crash safety under SIGKILL, incremental build equals a full refresh, replay, generator memory.
 test-slow: $(STAMP)
 	$(BIN)/pytest -q -m slow
+
+## The ingest job on Apache Flink (a local Flink 1.19 standalone cluster, 1 TaskManager with 2 slots, and
+## Beam's job server; fetched from PyPI and Maven) against the DirectRunner: the same counts, ids and rows,
+## on a first and an incremental run.
+test-flink: $(STAMP)
+	flink/flink.sh up
+	$(BIN)/pytest -q -m flink; status=$$?; flink/flink.sh down; exit $$status
+
+## Start / stop that cluster (http://localhost:8081) and the Beam job server (localhost:8099); see flink/flink.sh.
+flink-up:
+	flink/flink.sh up
+
+flink-down:
+	flink/flink.sh down
 
 ## Static checks: ruff on the Python (pyflakes, import order, syntax); sqlfluff with the dbt templater
 ## on the dbt models (rules in dbt/.sqlfluff), compiled against an in-memory DuckDB.
