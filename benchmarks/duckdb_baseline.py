@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from transforms.sources import ADAPTERS
+from transforms.sources import default_adapters
 from transforms.sources.base import connect, quote_ident
 from transforms.tagging import load_taxonomy
 from transforms.tagging.reasons import non_capturing
@@ -78,7 +78,7 @@ def pick_adapter(folder: Path):
 
     first = _files(folder)[0]
     framed, layout = _head(first, folder.name, 200)
-    adapters = ADAPTERS[folder.name]
+    adapters = default_adapters()[folder.name]
     if layout.kind == "csv":
         adapter = csv_adapter(adapters, layout.header)
         return (adapter.bind(layout) if adapter.bind else adapter), layout, None, []
@@ -150,7 +150,7 @@ def run(input_dir: Path, output: Path) -> dict:
     output.mkdir(parents=True)
     con = connect()
     parts = []
-    for folder in sorted(p for p in input_dir.iterdir() if p.is_dir() and p.name in ADAPTERS):
+    for folder in sorted(p for p in input_dir.iterdir() if p.is_dir() and p.name in default_adapters()):
         adapter, layout, list_key, sideloads = pick_adapter(folder)
         con.execute(f"create or replace temp view frame as {frame_sql(folder, layout, list_key)}")
         con.execute(f"create or replace temp view sideload as {sideload_sql(folder, sideloads)}")

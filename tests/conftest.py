@@ -8,7 +8,7 @@ import pytest
 
 from transforms.io import frame_chunk, plan_chunks
 from transforms.parse import Parsed, parse_framed
-from transforms.sources import ADAPTERS
+from transforms.sources import default_adapters
 from transforms.sources.base import SourceAdapter, connect
 
 NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -41,7 +41,7 @@ def parse_with(con, path, adapters: tuple[SourceAdapter, ...] | SourceAdapter, t
 
 def parse_file(con, path, touchpoint: str, chunk_bytes: int = 1 << 20) -> Parsed:
     """Parse a whole file with the adapters configured for `touchpoint`."""
-    return parse_with(con, path, ADAPTERS[touchpoint], touchpoint, chunk_bytes)
+    return parse_with(con, path, default_adapters()[touchpoint], touchpoint, chunk_bytes)
 
 
 def write(tmp_path, touchpoint: str, name: str, text: str | bytes):

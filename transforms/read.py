@@ -19,7 +19,7 @@ from transforms.identity import IdentityConfig, identity_links
 from transforms.io import DEFAULT_CHUNK_BYTES, ChunkSpec, frame_chunk, is_compressed, plan_file
 from transforms.parse import failed_file, parse_framed
 from transforms.redact import PII_TYPES, lineage_name, pii_salt
-from transforms.sources import ADAPTERS
+from transforms.sources import default_adapters
 from transforms.sources.base import SourceAdapter, connect
 
 FAILED = "failed"
@@ -185,7 +185,7 @@ def ReadTouchpoints(pipeline_or_files, input_root: str, chunk_bytes: int = DEFAU
                     adapters: dict[str, tuple[SourceAdapter, ...]] | None = None, identity: IdentityConfig | None = None):
     """Paths -> {'good', 'failed', 'counts', 'links', 'prints', 'changed'} PCollections; `adapters`
     (folder -> its adapters) default to data/config/touchpoints.yml."""
-    adapters = ADAPTERS if adapters is None else adapters
+    adapters = default_adapters() if adapters is None else adapters
     planned = pipeline_or_files | "PlanChunks" >> beam.ParDo(PlanChunks(input_root, adapters, chunk_bytes, salt)).with_outputs(
         FAILED, COUNTS, PRINTS, main="chunks")
     parsed = (

@@ -6,7 +6,7 @@ from transforms.framing import SIDELOAD_SCHEMA, Framed, Layout
 from transforms.io import frame_csv
 from transforms.parse import parse_framed
 from transforms.redact import is_card, is_iban, redact_array, redact_table
-from transforms.sources import ADAPTERS
+from transforms.sources import default_adapters
 from transforms.sources.base import connect
 
 SAMPLE_TEXTS = [
@@ -70,7 +70,7 @@ def test_parse_redacts_good_and_failed_records_alike():
     )
     header = ("ContactId", "CustomerAccount", "InitiationTimestamp", "CustomerStatement")
     framed = Framed(frame_csv(block.split(b"\n", 1)[1], 2, header), SIDELOAD_SCHEMA.empty_table())
-    parsed = parse_framed(connect(), ADAPTERS["call_center"], "call_center", framed, "calls.csv", Layout("csv", header=header), now=NOW)
+    parsed = parse_framed(connect(), default_adapters()["call_center"], "call_center", framed, "calls.csv", Layout("csv", header=header), now=NOW)
     assert parsed.good["text"].to_pylist() == ["my card <CARD> was charged twice"]
     assert parsed.failed["raw_payload"].to_pylist() == ["k2,C2,not a date,write to <EMAIL>"]
     assert parsed.redacted == {"EMAIL": 1, "IBAN": 0, "CARD": 1, "NATIONAL_ID": 0, "PHONE": 0}

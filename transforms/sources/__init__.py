@@ -9,6 +9,7 @@ time zone...) are handed to each adapter that is a factory, `module:function(opt
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 from pathlib import Path
@@ -99,4 +100,9 @@ def _mapping(root: yaml.Node, key: str):
     return None
 
 
-ADAPTERS: dict[str, tuple[SourceAdapter, ...]] = load_adapters()
+@functools.cache
+def default_adapters() -> dict[str, tuple[SourceAdapter, ...]]:
+    """The shipped touchpoints.yml, read on first use: importing this package reads no file, so a worker
+    that has the code but not the project's data/ folder imports it (the job hands workers the adapters
+    it loaded)."""
+    return load_adapters()

@@ -91,18 +91,18 @@ HOSTILE = 'x" || (select string_agg(content, \'\') from read_text(\'/etc/hostnam
 
 
 def _folders(framing: str) -> list[str]:
-    from transforms.sources import ADAPTERS
+    from transforms.sources import default_adapters
 
-    return sorted(folder for folder, adapters in ADAPTERS.items() if any(a.framing == framing for a in adapters))
+    return sorted(folder for folder, adapters in default_adapters().items() if any(a.framing == framing for a in adapters))
 
 
 @pytest.mark.parametrize("folder", _folders("csv"))
 def test_a_hostile_header_reaches_no_adapter_as_sql(tmp_path, con, folder):
     """Every CSV adapter gets its own columns plus a header written to break out of an identifier."""
-    from transforms.sources import ADAPTERS
+    from transforms.sources import default_adapters
     from transforms.sources.google_forms import COLUMNS
 
-    adapter = next(a for a in ADAPTERS[folder] if a.framing == "csv")
+    adapter = next(a for a in default_adapters()[folder] if a.framing == "csv")
     names = list(COLUMNS if folder == "internal_survey" else adapter.required_columns or ("ResponseId", "RecordedDate"))
     header = ",".join('"' + n.replace('"', '""') + '"' for n in names + [HOSTILE])
     row = ",".join("1" for _ in names) + ",payload"
