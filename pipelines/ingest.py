@@ -5,11 +5,13 @@ Reads <input>/<touchpoint>/** (JSON Lines, CSV, JSON documents; .gz too), writes
     interactions/occurred_date=YYYY-MM-DD/part-NNNNN.parquet   good records (schema v1)
     failed/part-*.parquet                                      every record that failed, with why and where
     manifest.json                                              per file: read = good + failed, duplicates
-then runs the quality gate and, if it passes, publishes the run as <output>/current.
+then runs the quality gate and, if it passes, publishes the run as <output>/current. The job itself is
+one transform, transforms.job.IngestInteractions; this module plans the run, builds that transform's
+spec, runs it and completes the run on the driver.
 
     python -m pipelines.ingest --input data/raw --output data/warehouse/lake
-    python -m pipelines.ingest --runner DataflowRunner --project P --region R --temp_location gs://b/tmp \
-        --input gs://b/raw --output gs://b/lake      # any Beam runner; publishing needs a local output
+    python -m pipelines.ingest --input data/raw --output data/warehouse/lake \
+        --runner PortableRunner --job_endpoint localhost:8099 --environment_type LOOPBACK   # Flink: make flink-up
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import apache_beam as beam
-import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
@@ -48,38 +49,15 @@ from pipelines.publish import current_run, publish
 from pipelines.quality import MAX_FAILED_SHARE, GateResult, run_gate
 from pipelines.quarantine import mark_quarantined
 from transforms.dedup import LOSER_SCHEMA
-from transforms.identity import (
-    LINK_SCHEMA,
-    CollectTables,
-    IdentityConfig,
-    IdentityConfigError,
-    Resolved,
-    load_identity,
-    resolve_identities,
-    resolve_links,
-)
-from transforms.quarantine import HeldBack, without_held
-from transforms.read import COUNT_FIELDS, ReadTouchpoints, SumCounts, estimated_raw_bytes, list_input, touchpoint_of
-from transforms.redact import PII_TYPES, SALT_ENV, lineage_name, pii_salt
+from transforms.identity import IdentityConfig, IdentityConfigError, load_identity, resolve_links
+from transforms.job import SUPERSEDED_FILE, IngestInteractions, JobSpec
+from transforms.read import estimated_raw_bytes, list_input
+from transforms.redact import lineage_name, pii_salt
 from transforms.schema import FAILED_SCHEMA
 from transforms.sources import AdapterConfigError, load_adapters
-from transforms.steps import (
-    DUPLICATES,
-    HELD,
-    KEYS,
-    SUPERSEDED,
-    UNSURE,
-    FindDuplicates,
-    ProcessGroup,
-    StageChunk,
-    TagOpenTextsWithEmbeddings,
-    WriteFailed,
-    run_paths,
-)
+from transforms.steps import run_paths
 from transforms.tagging import TIERS, Taxonomy, load_taxonomy
 from transforms.write import write_parquet
-
-SUPERSEDED_FILE = "superseded.parquet"
 
 # Dedup keys (id, version, file, line) are about a quarter of a record's size: one key bucket serves
 # two day groups.
@@ -112,112 +90,12 @@ def new_run_id(now: datetime) -> str:
     return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
-def write_manifest(rows, path: str, run_id: str, input_root: str, started_at: str, demo_salt: bool,
-                   prints=(), changed=()) -> None:
-    """Per-file counts -> manifest.json; good includes duplicates, written = good - duplicates; skipped
-    counts protocol messages that carry no record (Airbyte STATE, LOG), which are not records read.
-
-    `redacted` counts the PII values replaced in each file, per type; `pii_salt` says whether
-    identifiers were hashed with the demo salt (no CX_PII_SALT set) or the operator's. `size` and
-    `sha256` are of the bytes the run read (`prints`); a file that changed while it was read
-    (`changed`) has no sha256, so the next run reads it again."""
-    read_prints, changed = dict(prints), set(changed)
-    files = []
-    for source_file, values in sorted(rows):
-        named = dict(zip(COUNT_FIELDS, values))
-        size, sha = read_prints.get(source_file, (None, None))
-        files.append({"file": source_file, "touchpoint": touchpoint_of(source_file, input_root),
-                      "read": named["read"], "good": named["good"], "failed": named["failed"],
-                      "duplicates": named["duplicates"], "written": named["good"] - named["duplicates"],
-                      "skipped": named["skipped"],
-                      "redacted": {t: named[f"redacted_{t.lower()}"] for t in PII_TYPES},
-                      "size": size, "sha256": None if source_file in changed else sha,
-                      "changed_during_read": source_file in changed})
-    totals = {k: sum(f[k] for f in files) for k in ("read", "good", "failed", "duplicates", "written", "skipped")}
-    redacted = {t: sum(f["redacted"][t] for f in files) for t in PII_TYPES}
-    manifest = {"run_id": run_id, "started_at": started_at, "input": input_root, "files": files, "totals": totals,
-                "redacted": redacted, "pii_salt": "demo" if demo_salt else SALT_ENV,
-                "changed_during_read": sorted(changed),
-                "reconciled": all(f["read"] == f["good"] + f["failed"] for f in files)}
-    with FileSystems.create(path) as handle:
-        handle.write(json.dumps(manifest, indent=2).encode())
-
-
-def write_identity_report(resolved: Resolved, path: str) -> None:
-    """identity_report.json: identifiers, customers, blocked links, hubs cut off, the largest customers."""
-    with FileSystems.create(path) as handle:
-        handle.write(json.dumps(resolved.report, indent=2).encode())
-
-
 def bucket_count(options: IngestOptions, files: list[tuple[str, int]]) -> int:
     """Explicit --buckets, else one per --bucket_mb of (uncompressed) input: the number of id buckets
     for dedup and of day groups for writing."""
     if options.buckets:
         return options.buckets
     return max(1, math.ceil(estimated_raw_bytes(files) / (options.bucket_mb * 1024 * 1024)))
-
-
-@dataclass
-class Carried:
-    """What a run takes over from the published lake: its dedup keys by bucket and its identity links."""
-
-    keys: list[tuple[int, str]]
-    links: pa.Table
-
-
-def build(pipeline: beam.Pipeline, files: list[str], options: IngestOptions, adapters: dict, identity: IdentityConfig,
-          taxonomy: Taxonomy, run_id: str, started: datetime, buckets: int, key_buckets: int, tiers: tuple[str, ...],
-          carried: Carried) -> None:
-    """Wire the job: the logic lives in transforms/, this only connects the steps."""
-    paths = run_paths(options.output, run_id)
-    chunk_bytes = int(options.chunk_mb * 1024 * 1024)
-    salt, demo_salt = pii_salt()
-    parsed = pipeline | "ListFiles" >> beam.Create(files) | "ReadTouchpoints" >> ReadTouchpoints(options.input, chunk_bytes, salt, adapters, identity)
-    # files whose records mostly failed: known once parsing is done, before any grouping step uses them
-    held = beam.pvalue.AsSingleton(parsed["counts"] | "FilesToHoldBack" >> beam.CombineGlobally(HeldBack(MAX_FAILED_SHARE)))
-    links = (
-        (parsed["links"], pipeline | "PublishedLinks" >> beam.Create([carried.links]))
-        | "FlattenLinks" >> beam.Flatten()
-        | "CollectLinks" >> beam.CombineGlobally(CollectTables(LINK_SCHEMA))
-        | "DropHeldLinks" >> beam.Map(without_held, held)
-    )
-    _ = links | "WriteLinks" >> beam.Map(write_parquet, paths["links"])
-    resolved = links | "ResolveIdentities" >> beam.Map(resolve_identities, identity)
-    resolution = resolved | "Resolution" >> beam.Map(lambda r: r.resolution)
-    _ = resolved | "WriteIdentityReport" >> beam.Map(write_identity_report, paths["identity_report"])
-    staged = parsed["good"] | "StageChunks" >> beam.ParDo(StageChunk(paths["stage"], key_buckets, buckets)).with_outputs(KEYS, main="records")
-    found = (
-        (staged[KEYS], pipeline | "PublishedKeys" >> beam.Create(carried.keys))
-        | "FlattenKeys" >> beam.Flatten()
-        | "GroupKeysByBucket" >> beam.GroupByKey()
-        | "FindDuplicates" >> beam.ParDo(FindDuplicates(paths["keys"]), held).with_outputs(DUPLICATES, SUPERSEDED, main="losers")
-    )
-    losers = found.losers | "CollectLosers" >> beam.CombineGlobally(CollectTables(LOSER_SCHEMA))
-    _ = (
-        found[SUPERSEDED]
-        | "CollectSuperseded" >> beam.CombineGlobally(CollectTables(LOSER_SCHEMA))
-        | "WriteSuperseded" >> beam.Map(write_parquet, posixpath.join(paths["stage"], SUPERSEDED_FILE))
-    )
-    grouped = staged.records | "GroupRecordsByDay" >> beam.GroupByKey()
-    side_inputs = (beam.pvalue.AsSingleton(losers), beam.pvalue.AsSingleton(resolution), held)
-    if "embeddings" not in tiers:
-        processed = grouped | "DropStitchTagWrite" >> beam.ParDo(
-            ProcessGroup(taxonomy, paths["interactions"], run_id, started, tiers, identity=identity), *side_inputs).with_outputs(HELD)
-    else:
-        processed = grouped | "DropStitchTag" >> beam.ParDo(
-            ProcessGroup(taxonomy, paths["interactions"], run_id, started, tiers, posixpath.join(paths["stage"], "tagged"), identity),
-            *side_inputs).with_outputs(UNSURE, HELD, main="tagged")
-        _ = {"tagged": processed.tagged, "unsure": processed[UNSURE]} | "Embeddings" >> TagOpenTextsWithEmbeddings(
-            taxonomy, paths["interactions"], run_id)
-    _ = (parsed["failed"], processed[HELD]) | "FlattenFailed" >> beam.Flatten() | "WriteFailed" >> beam.ParDo(WriteFailed(paths["failed"]))
-    _ = (
-        (parsed["counts"], found[DUPLICATES])
-        | "FlattenCounts" >> beam.Flatten()
-        | "SumPerFile" >> beam.CombinePerKey(SumCounts())
-        | "CollectCounts" >> beam.combiners.ToList()
-        | "WriteManifest" >> beam.Map(write_manifest, paths["manifest"], run_id, options.input, started.isoformat(), demo_salt,
-                                      beam.pvalue.AsList(parsed["prints"]), beam.pvalue.AsList(parsed["changed"]))
-    )
 
 
 @dataclass
@@ -370,11 +248,13 @@ def run(argv: list[str] | None = None) -> IngestResult:
     reading = set(plan.read)
     buckets = bucket_count(options, [(path, size) for path, size in files if path in reading])
     key_buckets = max(1, math.ceil(bucket_count(options, files) / KEYS_PER_RECORD_BUCKET))
-    carried = Carried(stage_published_keys(previous_dir, plan.removed, key_buckets, paths["stage"]),
-                      carried_links(previous_dir, plan.removed))
+    salt, demo_salt = pii_salt()
+    spec = JobSpec(options.input, options.output, run_id, started, settings.adapters, settings.identity, settings.taxonomy,
+                   salt, demo_salt, int(options.chunk_mb * 1024 * 1024), buckets, key_buckets, settings.tiers, MAX_FAILED_SHARE,
+                   stage_published_keys(previous_dir, plan.removed, key_buckets, paths["stage"]),
+                   carried_links(previous_dir, plan.removed))
     with beam.Pipeline(options=settings.pipeline_options) as pipeline:
-        build(pipeline, plan.read, options, settings.adapters, settings.identity, settings.taxonomy, run_id, started,
-              buckets, key_buckets, settings.tiers, carried)
+        _ = pipeline | "ListFiles" >> beam.Create(plan.read) | "Ingest" >> IngestInteractions(spec)
     manifest, carry = complete_run(paths, run_id, plan, previous, registry, settings.identity, listing.skipped)
     result = IngestResult(run_id, paths["run"], manifest, None, False)
     if mark_quarantined(manifest, MAX_FAILED_SHARE):

@@ -231,3 +231,34 @@ def test_a_worker_with_the_code_but_not_the_data_folder_imports_the_job(tmp_path
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                           env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0 and "imported" in proc.stdout, proc.stderr[-2000:]
+
+
+def test_the_whole_job_as_one_transform(tmp_path):
+    """IngestInteractions on inline samples: every record of every file counted once, the duplicate
+    dropped, the anonymous page view stitched, the broken line and the unknown folder failed, the run's
+    files written where the driver expects them."""
+    import json
+
+    from transforms.identity import load_identity
+    from transforms.job import IngestInteractions, JobSpec
+    from transforms.sources import default_adapters
+
+    root = make_input(tmp_path)
+    files = [path for path, _ in list_input_files(root)]
+    started = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    spec = JobSpec(root, str(tmp_path / "lake"), "run-1", started, default_adapters(), load_identity(), load_taxonomy(),
+                   salt="test-salt", demo_salt=False, chunk_bytes=1 << 20, buckets=2, key_buckets=1)
+    with TestPipeline() as p:
+        out = p | beam.Create(files) | IngestInteractions(spec)
+        counts = out["counts"] | beam.MapTuple(lambda f, c: (f[len(root) + 1:], c[:4]))
+        assert_that(counts, equal_to([("web/events.jsonl", (4, 3, 1, 1)), ("call_center/contacts.csv", (2, 1, 1, 0)),
+                                      ("fax/old.txt", (1, 0, 1, 0))]), label="CheckCounts")
+    run_dir = tmp_path / "lake" / "runs" / "run-1"
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["totals"] == {"read": 7, "good": 4, "failed": 3, "duplicates": 1, "written": 3, "skipped": 0}
+    assert manifest["pii_salt"] != "demo" and manifest["reconciled"]
+    good = ds.dataset(run_dir / "interactions", format="parquet", partitioning="hive").to_table()
+    assert sorted(good["interaction_id"].to_pylist()) == ["call_center:k1", "web:m1", "web:m2"]
+    assert set(good["customer_id"].to_pylist()) == {"C1"}
+    failed = ds.dataset(run_dir / "failed", format="parquet").to_table()
+    assert sorted(failed["error_type"].to_pylist()) == sorted(["malformed_json", "csv_column_count", "unknown_touchpoint"])
