@@ -6,7 +6,8 @@
 # The Flink distribution comes from PyPI's apache-flink-libraries (its jars, unpacked into .flink/dist; not
 # installed: PyFlink pins an old apache-beam), the job server's classpath through Maven (flink/pom.xml).
 # FLINK_MASTER='[local]' skips the cluster and runs an embedded Flink mini cluster in the job server;
-# FLINK_MASTER=host:8081 submits to a cluster of yours. TASK_SLOTS (2) sets the TaskManager's slots.
+# FLINK_MASTER=host:8081 submits to a cluster of yours. TASK_SLOTS (2), TM_MEMORY (2048m) and TM_OFF_HEAP
+# (0m: the direct memory tasks may take beyond Flink's own) size the TaskManager.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FLINK_VERSION=1.19.3
@@ -17,6 +18,8 @@ JOB_PORT="${JOB_PORT:-8099}"
 REST_PORT=8081
 FLINK_MASTER="${FLINK_MASTER:-localhost:$REST_PORT}"
 TASK_SLOTS="${TASK_SLOTS:-2}"
+TM_MEMORY="${TM_MEMORY:-2048m}"
+TM_OFF_HEAP="${TM_OFF_HEAP:-0m}"
 PYTHON="${PYTHON:-.venv/bin/python}"
 
 running() { [ -f "$HOME_DIR/$1.pid" ] && kill -0 "$(cat "$HOME_DIR/$1.pid")" 2>/dev/null; }
@@ -69,7 +72,8 @@ rest.port: $REST_PORT
 jobmanager.memory.process.size: 1024m
 taskmanager.host: localhost
 taskmanager.bind-host: localhost
-taskmanager.memory.process.size: 2048m
+taskmanager.memory.process.size: $TM_MEMORY
+taskmanager.memory.task.off-heap.size: $TM_OFF_HEAP
 taskmanager.numberOfTaskSlots: $TASK_SLOTS
 parallelism.default: $TASK_SLOTS
 CONF
