@@ -21,6 +21,7 @@ import io
 import json
 import logging
 import math
+import os
 import posixpath
 import secrets
 import sys
@@ -31,7 +32,7 @@ from pathlib import Path
 import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
 from pipelines.incremental import (
     CarryResult,
@@ -58,6 +59,11 @@ from transforms.sources import AdapterConfigError, load_adapters
 from transforms.steps import run_paths
 from transforms.tagging import TIERS, Taxonomy, load_taxonomy
 from transforms.write import write_parquet
+
+# On the DirectRunner, a run reading at least this much uses every core (one worker process each); a
+# smaller one runs in-process, where starting workers would cost more than they save. Measured on
+# 949,795 events (2 cores): 33.8 s in-process, 24.7 s with two worker processes, the same output.
+PARALLEL_LOCAL_BYTES = 64 * 1024 * 1024
 
 # Dedup keys (id, version, file, line) are about a quarter of a record's size: one key bucket serves
 # two day groups.
@@ -221,6 +227,17 @@ def _no_good_records(manifest: dict, failed_dir: str) -> str:
             f"published; the failed records are in {failed_dir}")
 
 
+def use_every_core(pipeline_options: PipelineOptions, raw_bytes: int, argv: list[str] | None) -> None:
+    """On the DirectRunner, unless the command line chose: one worker process per core for a large run."""
+    typed = {t.split("=", 1)[0] for t in argv or () if t.startswith("--")}
+    if (pipeline_options.view_as(StandardOptions).runner not in ("DirectRunner", "direct")
+            or typed & {"--direct_num_workers", "--direct_running_mode"} or raw_bytes < PARALLEL_LOCAL_BYTES):
+        return
+    direct = pipeline_options.view_as(DirectOptions)
+    direct.direct_num_workers = os.cpu_count() or 1
+    direct.direct_running_mode = "multi_processing"
+
+
 def run(argv: list[str] | None = None) -> IngestResult:
     """Run the ingest job over what is new, gate it and publish it. Raises IngestError with a one-line reason."""
     settings = load_settings(argv)
@@ -246,6 +263,7 @@ def run(argv: list[str] | None = None) -> IngestResult:
     paths = run_paths(options.output, run_id)
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
     reading = set(plan.read)
+    use_every_core(settings.pipeline_options, estimated_raw_bytes([(path, size) for path, size in files if path in reading]), argv)
     buckets = bucket_count(options, [(path, size) for path, size in files if path in reading])
     key_buckets = max(1, math.ceil(bucket_count(options, files) / KEYS_PER_RECORD_BUCKET))
     salt, demo_salt = pii_salt()
