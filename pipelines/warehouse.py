@@ -89,18 +89,23 @@ def models_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def models_changed(duckdb_path: Path) -> bool:
-    """Whether the warehouse was built by other dbt models than the ones here (or cannot tell)."""
+def _built_with(duckdb_path: Path, query: str) -> pa.Table | None:
+    """What the live warehouse answers to `query` about how it was built; None without a warehouse or an answer."""
     import duckdb
 
     if not duckdb_path.exists():
-        return True
+        return None
     try:
         with duckdb.connect(str(duckdb_path), read_only=True) as con:
-            built = con.execute(f"select models_fingerprint from {BUILD_INFO_TABLE}").fetchone()
+            return con.sql(query).to_arrow_table()
     except duckdb.Error:
-        return True
-    return built is None or built[0] != models_fingerprint()
+        return None
+
+
+def models_changed(duckdb_path: Path) -> bool:
+    """Whether the warehouse was built by other dbt models than the ones here (or cannot tell)."""
+    built = _built_with(duckdb_path, f"select models_fingerprint from {BUILD_INFO_TABLE}")
+    return built is None or built["models_fingerprint"].to_pylist() != [models_fingerprint()]
 
 
 def _remember_models(duckdb_path: Path) -> None:
@@ -112,16 +117,8 @@ def _remember_models(duckdb_path: Path) -> None:
 
 def actions_changed(duckdb_path: Path, actions: pa.Table) -> bool:
     """Whether the checked actions differ from those the warehouse was built with (stg_cx__actions)."""
-    import duckdb
-
-    if not duckdb_path.exists():
-        return True
-    try:
-        with duckdb.connect(str(duckdb_path), read_only=True) as con:
-            built = con.execute(f"select {', '.join(SCHEMA.names)} from stg_cx__actions order by action_id").to_arrow_table()
-    except duckdb.Error:
-        return True
-    return not built.cast(SCHEMA).equals(actions.sort_by("action_id"))
+    built = _built_with(duckdb_path, f"select {', '.join(SCHEMA.names)} from stg_cx__actions order by action_id")
+    return built is None or not built.cast(SCHEMA).equals(actions.sort_by("action_id"))
 
 
 def build_warehouse(lake_current: Path, duckdb_path: Path, exports_dir: Path, command: str = "build",

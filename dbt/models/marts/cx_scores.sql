@@ -20,41 +20,20 @@ data_end as (
 ),
 
 cells as (
-    select
-        'all' as dimension,
-        'all' as value,
-        month,
-        nps,
-        csat,
-        ces
-    from answers
-    union all
-    select
-        'journey_phase' as dimension,
-        journey_phase as value,
-        month,
-        nps,
-        csat,
-        ces
-    from answers
-    union all
-    select
-        'touchpoint' as dimension,
-        touchpoint as value,
-        month,
-        nps,
-        csat,
-        ces
-    from answers
-    union all
-    select
-        'reason_code' as dimension,
-        reason_code as value,
-        month,
-        nps,
-        csat,
-        ces
-    from answers
+    {%- for dimension, value in [('all', "'all'"), ('journey_phase', 'journey_phase'), ('touchpoint', 'touchpoint'),
+                                 ('reason_code', 'reason_code')] %}
+        select
+            '{{ dimension }}' as dimension,
+            {{ value }} as value,
+            month,
+            nps,
+            csat,
+            ces
+        from answers
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
 ),
 
 counted as (
