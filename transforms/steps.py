@@ -26,7 +26,7 @@ from transforms.identity import IdentityConfig, stitch
 from transforms.quarantine import as_quarantined, held_mask, without_held
 from transforms.read import counts
 from transforms.schema import SCHEMA_VERSION, UTC_TIMESTAMP
-from transforms.sources.base import connect
+from transforms.sources.base import macro_connection
 from transforms.tagging import DEFAULT_TIERS, Tagger, Taxonomy
 from transforms.write import read_arrow, write_arrow, write_by_date, write_failed, write_parquet
 
@@ -50,7 +50,7 @@ class StageChunk(beam.DoFn):
         self.flush_bytes = flush_bytes
 
     def setup(self):
-        self.con = connect()
+        self.con = macro_connection()
 
     def start_bundle(self):
         self.buffers: dict[tuple[str, int], list[pa.Table]] = {}
@@ -101,7 +101,7 @@ class FindDuplicates(beam.DoFn):
         self.keys_dir = keys_dir
 
     def setup(self):
-        self.con = connect()
+        self.con = macro_connection()
         self.duplicates = Metrics.counter("ingest", "duplicates")
 
     def process(self, element, held: dict[str, str] | None = None):

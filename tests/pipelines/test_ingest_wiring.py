@@ -218,16 +218,18 @@ def test_the_listing_reads_only_regular_files_inside_the_input_and_says_what_it_
 
 
 def test_a_worker_with_the_code_but_not_the_data_folder_imports_the_job(tmp_path):
-    """Beam workers install the package, not the project's data/ folder: importing the job's modules reads
-    no configuration file (the driver loads it and hands it to the DoFns)."""
+    """Beam workers install the package, not the project's data/ folder: importing the job's modules and
+    setting up its steps reads no configuration file (the driver loads it and hands it to the DoFns)."""
     import shutil
     import subprocess
     import sys
     from pathlib import Path
 
     shutil.copytree(Path(__file__).parents[2] / "transforms", tmp_path / "site" / "transforms")
-    code = ("import transforms.read, transforms.steps, transforms.write, transforms.tagging, transforms.sources as s; "
-            "assert not s.DEFAULT_TOUCHPOINTS.exists(); print('imported')")
+    # the steps after parsing set up without the salt or the identity guards (which the driver hands to parsing)
+    code = ("import transforms.read, transforms.steps as t, transforms.write, transforms.tagging, transforms.sources as s; "
+            "assert not s.DEFAULT_TOUCHPOINTS.exists(); t.StageChunk('stage', 1, 1).setup(); t.FindDuplicates().setup(); "
+            "print('imported')")
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                           env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0 and "imported" in proc.stdout, proc.stderr[-2000:]

@@ -194,15 +194,22 @@ from checked
 """
 
 
+def macro_connection() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with the shared macros, and nothing that needs the PII salt or the
+    identity guards: for the steps that never see a personal value."""
+    con = duckdb.connect()
+    for statement in MACROS:
+        con.execute(statement)
+    return con
+
+
 def connect(salt: str | None = None, identity: IdentityConfig | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with the macros adapters use.
 
     `cx_pii_hash(v)` turns a personal identifier (an email, a phone number) into a salted SHA-256, so
     identities can be stitched on it without the value being stored; the salt defaults to pii_salt().
     A value the identity configuration blocks (a placeholder address, 0000000) hashes to 'blocked'."""
-    con = duckdb.connect()
-    for statement in MACROS:
-        con.execute(statement)
+    con = macro_connection()
     quoted = quote_text(salt if salt is not None else pii_salt()[0])
     blocked = quote_text((identity or load_identity()).blocked_regex)
     con.execute(f"""create or replace macro cx_pii_hash(v) as case
