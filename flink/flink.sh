@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# A local Apache Flink 1.19 standalone cluster (a JobManager and a TaskManager with 2 slots) and the Beam
-# job server that `cx ingest --runner PortableRunner --job_endpoint localhost:8099` submits to.
+# A local Apache Flink 1.19 standalone cluster (a JobManager and a TaskManager with 2 slots), the Beam job
+# server that `cx ingest --runner PortableRunner --job_endpoint localhost:8099` submits to, and a Beam Python
+# worker pool (localhost:50000) that starts one SDK worker process per task slot for
+# `--environment_type EXTERNAL --environment_config localhost:50000`.
 #   flink/flink.sh up     fetch what is missing (once), start the cluster and the job server, wait for both
 #   flink/flink.sh down   stop them
 # The Flink distribution comes from PyPI's apache-flink-libraries (its jars, unpacked into .flink/dist; not
@@ -15,6 +17,7 @@ HOME_DIR=.flink
 LIB="$HOME_DIR/lib"
 DIST="$HOME_DIR/dist"
 JOB_PORT="${JOB_PORT:-8099}"
+POOL_PORT="${POOL_PORT:-50000}"
 REST_PORT=8081
 FLINK_MASTER="${FLINK_MASTER:-localhost:$REST_PORT}"
 TASK_SLOTS="${TASK_SLOTS:-2}"
@@ -104,10 +107,17 @@ up() {
     fi
     wait_for jobserver bash -c "exec 3<>/dev/tcp/127.0.0.1/$JOB_PORT"
     echo "Beam job server up: localhost:$JOB_PORT, Flink master $FLINK_MASTER"
+    if ! running workerpool; then
+        # the pool starts each worker as `python`: the project's environment, with the job's code installed
+        start workerpool env PATH="$PWD/$(dirname "$PYTHON"):$PATH" "$PYTHON" -m apache_beam.runners.worker.worker_pool_main \
+            --service_port="$POOL_PORT"
+    fi
+    wait_for workerpool bash -c "exec 3<>/dev/tcp/127.0.0.1/$POOL_PORT"
+    echo "Beam Python worker pool up: localhost:$POOL_PORT"
 }
 
 down() {
-    for name in jobserver taskmanager jobmanager; do
+    for name in workerpool jobserver taskmanager jobmanager; do
         if running "$name"; then kill "$(cat "$HOME_DIR/$name.pid")"; echo "$name stopped"; fi
         rm -f "$HOME_DIR/$name.pid"
     done

@@ -1,13 +1,14 @@
 """Incremental, idempotent runs: read only what is new, carry the published lake forward.
 
 Every run folder holds, besides its Parquet:
-    files.json          the registry: every raw file in the lake (path, size, sha256, counts, the run that read it)
+    files.json          the registry: every raw file in the lake (path, size, modified, sha256, counts, the run that read it)
     keys/bucket=N.parquet   dedup keys of every record in the lake (interaction_id, record_version, file, line)
     links.parquet       every identity link in the lake, with the file it came from
 
-A run fingerprints the input (path + size + sha256) and parses only files the registry does not hold
-as they are now. Files that changed, or that --reprocess names (by glob or by the days their records
-fall on), are read again and everything they gave before is removed. The published keys join the
+A run lists the input (path, size, time last written, all from the file system's listing: no byte is
+read on the driver) and parses only files the registry does not hold as they are now. The workers
+hash every byte they read; the registry keeps that sha256 with the listing. Files that changed, or
+that --reprocess names (by glob or by the days their records fall on), are read again and everything they gave before is removed. The published keys join the
 dedup buckets, so an event re-sent in a later file is a duplicate of that file, and a newer version of
 a published record supersedes it. Identity links of the whole lake are resolved again; carried rows
 whose customer changed are re-stitched. Published Parquet files nothing touched are hard-linked into
@@ -21,27 +22,23 @@ import fnmatch
 import json
 import os
 import posixpath
-import shutil
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from pipelines.publish import is_local
 from transforms.dedup import drop_losers
-from transforms.framing import file_digest
-from transforms.identity import LINK_SCHEMA, IdentityConfig, stitch
+from transforms.identity import IdentityConfig, stitch
 from transforms.redact import lineage_name
 from transforms.schema import INTERACTION_SCHEMA, conform
-from transforms.sources.base import quote_text
 from transforms.write import write_parquet
 
 REGISTRY = "files.json"
-LINKS = "links.parquet"
-KEYS_DIR = "keys"
 
 
 def load_registry(run_dir: str | None) -> dict[str, dict]:
@@ -56,7 +53,7 @@ class Plan:
     """What a run reads and what it drops from the published lake."""
 
     read: list[str]                                   # files to parse in this run
-    fingerprints: dict[str, tuple[int, str]]          # of every input file
+    fingerprints: dict[str, tuple[int, float]]        # (size, modified) of every input file, as listed
     removed: set[str] = field(default_factory=set)    # published files whose records go (changed, reprocessed, gone)
     unchanged: list[str] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # path -> lineage name
@@ -70,14 +67,17 @@ class Plan:
         return not self.read and not self.removed
 
 
-def plan_run(files: list[str], registry: dict[str, dict], input_root: str, reprocess: tuple[str, ...] = (),
-             reprocess_files: set[str] = frozenset(), full: bool = False, salt: str | None = None) -> Plan:
-    """Decide which files to read: new or changed ones, those matching a --reprocess glob (relative to
-    the input root, or absolute) or whose lineage name is in `reprocess_files`, or every file with `full`.
+def plan_run(files: list[tuple[str, int]], modified: dict[str, float], registry: dict[str, dict], input_root: str,
+             reprocess: tuple[str, ...] = (), reprocess_files: set[str] = frozenset(), full: bool = False,
+             salt: str | None = None) -> Plan:
+    """Decide which files to read: new or changed ones (a size or a time last written the registry does
+    not hold), those matching a --reprocess glob (relative to the input root, or absolute) or whose
+    lineage name is in `reprocess_files`, or every file with `full`.
 
     The registry, `removed` and `fingerprints` speak of files by their lineage name; `read` by path."""
-    names = {path: lineage_name(path, salt) for path in files}
-    prints = {names[path]: file_digest(path) for path in files}
+    names = {path: lineage_name(path, salt) for path, _ in files}
+    prints = {names[path]: (size, modified.get(path)) for path, size in files}
+    files = [path for path, _ in files]
     if full or not registry:
         return Plan(list(files), prints, set(registry), names=names)
     root = input_root.rstrip("/") + "/"
@@ -89,7 +89,7 @@ def plan_run(files: list[str], registry: dict[str, dict], input_root: str, repro
     plan = Plan([], prints, names=names)
     for path in files:
         known = registry.get(names[path])
-        same = known is not None and (known["size"], known["sha256"]) == prints[names[path]]
+        same = known is not None and (known["size"], known.get("modified")) == prints[names[path]] and known["sha256"]
         if same and not forced(path):
             plan.unchanged.append(path)
             continue
@@ -119,49 +119,26 @@ def files_on_days(run_dir: str, first_day: str | None, last_day: str | None) -> 
     return {row[0] for row in rows}
 
 
-def carried_links(run_dir: str | None, removed: set[str]) -> pa.Table:
-    """The published lake's identity links, without those of removed files."""
-    path = posixpath.join(run_dir, LINKS) if run_dir else None
-    if not path or not FileSystems.exists(path):
-        return LINK_SCHEMA.empty_table()
-    links = pq.read_table(path).cast(LINK_SCHEMA)
-    if removed:
-        links = links.filter(pc.invert(pc.is_in(links["source_file"], pa.array(sorted(removed), pa.string()))))
-    return links
+def _link_or_copy(source: str, target: str) -> None:
+    """A carried file into the new run: a hard link on a local disk (no bytes copied), else a copy (on an
+    object store, a copy made by the store)."""
+    if is_local(source) and is_local(target):
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        try:
+            os.link(source, target)
+            return
+        except OSError:  # another device, or a file system without hard links
+            pass
+    FileSystems.copy([source], [target])
 
 
-def stage_published_keys(run_dir: str | None, removed: set[str], buckets: int, stage_dir: str) -> list[tuple[int, str]]:
-    """Split the published keys (less those of removed files) into this run's id buckets, in one
-    streaming pass (DuckDB writes one Parquet file per bucket).
-
-    Returns (bucket, path) pairs to join the run's own staged keys."""
-    glob = posixpath.join(run_dir, KEYS_DIR, "*.parquet") if run_dir else None
-    if not glob or not FileSystems.match([glob])[0].metadata_list:
-        return []
-    target = posixpath.join(stage_dir, "published_keys")
-    Path(stage_dir).mkdir(parents=True, exist_ok=True)  # DuckDB creates only the last folder
-    con = duckdb.connect(config={"memory_limit": "1GB"})
-    con.register("removed", pa.table({"source_file": pa.array(sorted(removed), pa.string())}))
-    # keys published before records had a source_item (schema 1.0.0) are all item 0
-    has_item = "source_item" in pq.read_schema(FileSystems.match([glob])[0].metadata_list[0].path).names
-    item = "source_item" if has_item else "0::bigint as source_item"
-    con.execute(f"""
-        copy (
-            select interaction_id, record_version, source_file, source_line, {item}, true as published,
-                   (hash(interaction_id) % {int(buckets)})::integer as bucket
-            from read_parquet(?) k
-            where not exists (select 1 from removed r where r.source_file = k.source_file)
-        ) to {quote_text(target)} (format parquet, partition_by (bucket), overwrite_or_ignore)""", [glob])
-    staged = FileSystems.match([posixpath.join(target, "bucket=*", "*.parquet")])[0].metadata_list
-    return sorted((int(posixpath.basename(posixpath.dirname(m.path)).split("=")[1]), m.path) for m in staged)
-
-
-def _link(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(source, target)
-    except OSError:  # another device, or a file system without hard links
-        shutil.copy2(source, target)
+def _read_parquet(path: str, columns: list[str] | None = None, schema: pa.Schema | None = None) -> pa.Table:
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        data = pa.BufferReader(handle.read())
+    if schema is not None:
+        return pq.read_table(data, schema=schema)
+    names = pq.read_schema(data).names
+    return pq.read_table(data, columns=[c for c in columns if c in names] if columns else None)
 
 
 @dataclass
@@ -173,29 +150,31 @@ class CarryResult:
     written: list[str] = field(default_factory=list)  # Parquet files this run wrote anew
 
 
-def carry_forward(previous: Path, run_dir: Path, superseded: pa.Table, removed: set[str],
+def carry_forward(previous: str, run_dir: str, superseded: pa.Table, removed: set[str],
                   resolution: pa.Table, run_id: str, identity: IdentityConfig | None = None) -> CarryResult:
-    """Bring the published run's interactions and failed records into `run_dir`.
+    """Bring the published run's interactions and failed records into `run_dir`, one file at a time.
 
     A file with no superseded row, no row from a removed file and no customer whose id changed is
-    hard-linked; any other is rewritten without those rows and with customer ids resolved again. A
-    re-stitched row takes `run_id` (this run wrote it anew), so incremental marts refresh its customer."""
+    linked (or copied, on an object store); any other is rewritten without those rows and with
+    customer ids resolved again. A re-stitched row takes `run_id` (this run wrote it anew), so
+    incremental marts refresh its customer."""
     result = CarryResult()
     removed_files = pa.array(sorted(removed), pa.string())
-    for path in sorted((previous / "interactions").rglob("*.parquet")):
-        target = run_dir / path.relative_to(previous)
-        table = pq.read_table(path, columns=[c for c in ("interaction_id", "source_file", "source_line", "source_item",
-                                                          "source_customer_ref", "customer_id") if c in pq.read_schema(path).names])
+    previous = previous.rstrip("/")
+    published = FileSystems.match([posixpath.join(previous, "interactions", "**", "*.parquet")])[0].metadata_list
+    for path in sorted(m.path for m in published):
+        target = posixpath.join(run_dir, posixpath.relpath(path, previous))
+        table = _read_parquet(path, ["interaction_id", "source_file", "source_line", "source_item", "source_customer_ref", "customer_id"])
         keep = pc.invert(pc.is_in(table["source_file"], removed_files))
         restitched = stitch(table.select(["source_customer_ref", "interaction_id"]), resolution, identity)["customer_id"]
         changed = pc.not_equal(restitched, table["customer_id"])
         touched = (superseded.num_rows and drop_losers(table, superseded).num_rows < table.num_rows) \
             or not pc.all(keep).as_py() or pc.any(changed).as_py()
         if not touched:
-            _link(path, target)
+            _link_or_copy(path, target)
             result.linked += 1
             continue
-        full = pq.read_table(path, schema=INTERACTION_SCHEMA)
+        full = _read_parquet(path, schema=INTERACTION_SCHEMA)
         kept = drop_losers(full.filter(keep), superseded)
         result.rows_dropped += full.num_rows - kept.num_rows
         restitched = stitch(kept.drop_columns(["customer_id"]), resolution, identity)
@@ -204,26 +183,28 @@ def carry_forward(previous: Path, run_dir: Path, superseded: pa.Table, removed: 
         run_ids = pc.if_else(moved, pa.scalar(run_id), restitched["run_id"])
         restitched = restitched.set_column(restitched.schema.get_field_index("run_id"), "run_id", run_ids)
         if restitched.num_rows:
-            result.written.append(write_parquet(conform(restitched, INTERACTION_SCHEMA), str(target)))
+            result.written.append(write_parquet(conform(restitched, INTERACTION_SCHEMA), target))
         result.rewritten += 1
-    for path in sorted((previous / "failed").glob("*.parquet")):
-        files = pc.unique(pq.read_table(path, columns=["source_file"])["source_file"]).to_pylist()
+    for found in sorted(FileSystems.match([posixpath.join(previous, "failed", "*.parquet")])[0].metadata_list, key=lambda m: m.path):
+        files = pc.unique(_read_parquet(found.path, ["source_file"])["source_file"]).to_pylist()
         if not set(files) & removed:
-            _link(path, run_dir / "failed" / path.name)
+            _link_or_copy(found.path, posixpath.join(run_dir, "failed", posixpath.basename(found.path)))
     return result
 
 
 def write_registry(run_dir: str, previous: dict[str, dict], plan: Plan, manifest: dict, run_id: str) -> dict:
     """The lake's registry after this run: carried entries, less removed files, plus the files read now.
 
-    A file read now is registered with the fingerprint of the bytes the run read (from the manifest),
-    not of the bytes listed before the run: a file rewritten during the read has none, and is read again."""
+    A file read now is registered with the size and sha256 of the bytes the workers read (from the
+    manifest) and the time last written as listed before the run: a file rewritten during the read has
+    no sha256, and one rewritten after the listing has a newer time; either is read again."""
     files = {name: entry for name, entry in previous.items() if name not in plan.removed and name not in plan.read_names}
     for entry in manifest["files"]:
-        size, sha = plan.fingerprints.get(entry["file"], (None, None))
-        if "sha256" in entry and entry["size"] is not None:
-            size, sha = entry["size"], entry["sha256"]
-        files[entry["file"]] = {"size": size, "sha256": sha, "run_id": run_id,
+        size, modified = plan.fingerprints.get(entry["file"], (None, None))
+        sha = entry.get("sha256")
+        if entry.get("size") is not None:
+            size = entry["size"]
+        files[entry["file"]] = {"size": size, "modified": modified, "sha256": sha, "run_id": run_id,
                                 **{k: entry[k] for k in ("read", "good", "failed", "duplicates")}}
     registry = {"run_id": run_id, "files": dict(sorted(files.items()))}
     with FileSystems.create(posixpath.join(run_dir, REGISTRY)) as handle:

@@ -27,38 +27,26 @@ import secrets
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 
 import apache_beam as beam
-import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
-from pipelines.incremental import (
-    CarryResult,
-    Plan,
-    carried_links,
-    carry_forward,
-    files_on_days,
-    load_registry,
-    plan_run,
-    stage_published_keys,
-    write_registry,
-)
+from pipelines.incremental import CarryResult, Plan, carry_forward, files_on_days, load_registry, plan_run, write_registry
 from pipelines.options import IngestOptions
 from pipelines.publish import current_run, publish
 from pipelines.quality import MAX_FAILED_SHARE, GateResult, run_gate
 from pipelines.quarantine import mark_quarantined
 from transforms.dedup import LOSER_SCHEMA
-from transforms.identity import IdentityConfig, IdentityConfigError, load_identity, resolve_links
-from transforms.job import SUPERSEDED_FILE, IngestInteractions, JobSpec
+from transforms.identity import IdentityConfig, IdentityConfigError, load_identity
+from transforms.job import RESOLUTION_FILE, IngestInteractions, JobSpec
 from transforms.read import estimated_raw_bytes, list_input
 from transforms.redact import lineage_name, pii_salt
 from transforms.schema import FAILED_SCHEMA
 from transforms.sources import AdapterConfigError, load_adapters
-from transforms.steps import run_paths
+from transforms.steps import SUPERSEDED, run_paths
 from transforms.tagging import TIERS, Taxonomy, load_taxonomy
-from transforms.write import write_parquet
+from transforms.write import delete_tree, read_arrow, write_parquet
 
 # On the DirectRunner, a run reading at least this much uses every core (one worker process each); a
 # smaller one runs in-process, where starting workers would cost more than they save. Measured on
@@ -181,19 +169,18 @@ def load_settings(argv: list[str] | None) -> Settings:
     return Settings(pipeline_options, options, taxonomy, adapters, identity, tiers)
 
 
-def complete_run(paths: dict[str, str], run_id: str, plan: Plan, previous: Path | None, registry: dict,
+def complete_run(paths: dict[str, str], run_id: str, plan: Plan, previous: str | None, registry: dict,
                  identity: IdentityConfig, skipped: list[tuple[str, str]] = ()) -> tuple[dict, CarryResult]:
     """After the Beam job: carry the published lake forward, finish the manifest, write the registry.
 
     `skipped` are the paths under the input that were not read, with why (see transforms.read.list_input)."""
-    superseded_path = posixpath.join(paths["stage"], SUPERSEDED_FILE)
-    superseded = pq.read_table(superseded_path) if FileSystems.exists(superseded_path) else LOSER_SCHEMA.empty_table()
-    if FileSystems.exists(paths["stage"]):
-        FileSystems.delete([paths["stage"]])
+    superseded_files = FileSystems.match([posixpath.join(paths["stage"], SUPERSEDED, "*.parquet")])[0].metadata_list
+    superseded = read_arrow(sorted(m.path for m in superseded_files)) if superseded_files else LOSER_SCHEMA.empty_table()
     carry = CarryResult()
     if previous is not None:
-        resolution = resolve_links(pq.read_table(paths["links"]), identity)
-        carry = carry_forward(previous, Path(paths["run"]), superseded, plan.removed, resolution, run_id, identity)
+        resolution = read_arrow([posixpath.join(paths["stage"], RESOLUTION_FILE)])
+        carry = carry_forward(previous, paths["run"], superseded, plan.removed, resolution, run_id, identity)
+    delete_tree(paths["stage"])
     if not FileSystems.match([posixpath.join(paths["failed"], "*.parquet")])[0].metadata_list:
         # readers expect the folder to hold a (possibly empty) table
         write_parquet(FAILED_SCHEMA.empty_table(), posixpath.join(paths["failed"], "part-empty.parquet"))
@@ -203,7 +190,7 @@ def complete_run(paths: dict[str, str], run_id: str, plan: Plan, previous: Path 
         manifest["identity"] = json.loads(handle.read())
     manifest["skipped_paths"] = [{"path": lineage_name(path), "reason": reason} for path, reason in skipped]
     manifest["incremental"] = {
-        "previous_run": previous.name if previous else None, "files_read": len(plan.read),
+        "previous_run": posixpath.basename(previous) if previous else None, "files_read": len(plan.read),
         "files_unchanged": len(plan.unchanged), "files_removed": sorted(plan.removed - plan.read_names),
         "files_replaced": sorted(plan.removed & plan.read_names), "superseded": superseded.num_rows,
         "parquet_linked": carry.linked, "parquet_rewritten": carry.rewritten,
@@ -246,18 +233,17 @@ def run(argv: list[str] | None = None) -> IngestResult:
     files = listing.files
     if not files:
         raise IngestError(f"{options.input}: no input files (expected <input>/<touchpoint>/<file>)")
-    previous = None if options.full else current_run(options.output)
-    previous_dir = str(previous) if previous else None
+    previous_dir = None if options.full else current_run(options.output)
     days = set()
     if previous_dir and (options.reprocess_from or options.reprocess_to):
         days = files_on_days(previous_dir, options.reprocess_from, options.reprocess_to)
     registry = load_registry(previous_dir)
-    plan = plan_run([path for path, _ in files], registry, options.input, tuple(options.reprocess or ()), days, options.full,
+    plan = plan_run(files, listing.modified, registry, options.input, tuple(options.reprocess or ()), days, options.full,
                     pii_salt()[0])
     if plan.nothing_new:
         with FileSystems.open(posixpath.join(previous_dir, "manifest.json")) as handle:
             manifest = json.loads(handle.read())
-        return IngestResult(previous.name, previous_dir, manifest, None, False, nothing_new=True)
+        return IngestResult(posixpath.basename(previous_dir), previous_dir, manifest, None, False, nothing_new=True)
     started = datetime.now(timezone.utc).replace(microsecond=0)
     run_id = options.run_id or new_run_id(started)
     paths = run_paths(options.output, run_id)
@@ -269,11 +255,10 @@ def run(argv: list[str] | None = None) -> IngestResult:
     salt, demo_salt = pii_salt()
     spec = JobSpec(options.input, options.output, run_id, started, settings.adapters, settings.identity, settings.taxonomy,
                    salt, demo_salt, int(options.chunk_mb * 1024 * 1024), buckets, key_buckets, settings.tiers, MAX_FAILED_SHARE,
-                   stage_published_keys(previous_dir, plan.removed, key_buckets, paths["stage"]),
-                   carried_links(previous_dir, plan.removed))
+                   previous_dir, frozenset(plan.removed))
     with beam.Pipeline(options=settings.pipeline_options) as pipeline:
         _ = pipeline | "ListFiles" >> beam.Create(plan.read) | "Ingest" >> IngestInteractions(spec)
-    manifest, carry = complete_run(paths, run_id, plan, previous, registry, settings.identity, listing.skipped)
+    manifest, carry = complete_run(paths, run_id, plan, previous_dir, registry, settings.identity, listing.skipped)
     result = IngestResult(run_id, paths["run"], manifest, None, False)
     if mark_quarantined(manifest, MAX_FAILED_SHARE):
         with FileSystems.create(paths["manifest"]) as handle:

@@ -17,17 +17,30 @@ KEY_COLUMNS = ["interaction_id", "record_version", "source_file", "source_line",
 LOSER_SCHEMA = pa.schema([("source_file", pa.string()), ("source_line", pa.int64()), ("source_item", pa.int64())])
 
 
-def assign(con: duckdb.DuckDBPyConnection, table: pa.Table, id_buckets: int, date_groups: int) -> tuple[pa.Array, pa.Array]:
-    """Per row: the dedup bucket (hash of interaction_id) and the write group (hash of the UTC day)."""
-    con.register("records", table.select(["interaction_id", "occurred_at"]))
+def assign(con: duckdb.DuckDBPyConnection, table: pa.Table, id_buckets: int, date_groups: int) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """Per row: the dedup bucket (hash of interaction_id), the write group (hash of the UTC day) and the
+    identifier bucket (hash of source_customer_ref, into `id_buckets`; see hash_buckets)."""
+    con.register("records", table.select(["interaction_id", "occurred_at", "source_customer_ref"]))
     try:
         labels = con.sql(f"""
-            select (hash(interaction_id) % {id_buckets})::integer as bucket,
-                   (hash(strftime(occurred_at, '%Y-%m-%d')) % {date_groups})::integer as date_group
+            select (hash(interaction_id) % {int(id_buckets)})::integer as bucket,
+                   (hash(strftime(occurred_at, '%Y-%m-%d')) % {int(date_groups)})::integer as date_group,
+                   (hash(source_customer_ref) % {int(id_buckets)})::integer as ref_bucket
             from records""").to_arrow_table()
     finally:
         con.unregister("records")
-    return labels["bucket"].combine_chunks(), labels["date_group"].combine_chunks()
+    return labels["bucket"].combine_chunks(), labels["date_group"].combine_chunks(), labels["ref_bucket"].combine_chunks()
+
+
+def hash_buckets(con: duckdb.DuckDBPyConnection, values: pa.Array | pa.ChunkedArray, buckets: int) -> pa.Array:
+    """hash(value) % buckets, the same function `assign` uses, for values labelled elsewhere (published
+    keys, resolved identifiers) so that they meet the run's own in the same bucket."""
+    con.register("hashed", pa.table({"value": values}))
+    try:
+        labels = con.sql(f"select (hash(value) % {int(buckets)})::integer as bucket from hashed").to_arrow_table()
+    finally:
+        con.unregister("hashed")
+    return labels["bucket"].combine_chunks()
 
 
 def split(table: pa.Table, labels: pa.Array):

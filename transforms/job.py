@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import json
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import apache_beam as beam
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.dedup import LOSER_SCHEMA
 from transforms.identity import LINK_SCHEMA, CollectTables, IdentityConfig, Resolved, resolve_identities
 from transforms.quarantine import HeldBack, without_held
 from transforms.read import COUNT_FIELDS, ReadTouchpoints, SumCounts, touchpoint_of
@@ -27,11 +28,14 @@ from transforms.steps import (
     DUPLICATES,
     HELD,
     KEYS,
-    SUPERSEDED,
+    REFS,
     UNSURE,
     FindDuplicates,
+    LookUpCustomers,
     ProcessGroup,
+    SplitResolution,
     StageChunk,
+    StagePublishedKeys,
     TagOpenTextsWithEmbeddings,
     WriteFailed,
     run_paths,
@@ -39,7 +43,8 @@ from transforms.steps import (
 from transforms.tagging import Taxonomy
 from transforms.write import write_parquet
 
-SUPERSEDED_FILE = "superseded.parquet"
+# the run's resolved identities, whole, for the driver's carry-forward (under the run's _stage/)
+RESOLUTION_FILE = "resolution.parquet"
 
 
 def write_manifest(rows, path: str, run_id: str, input_root: str, started_at: str, demo_salt: bool,
@@ -98,59 +103,97 @@ class JobSpec:
     tiers: tuple[str, ...] = ("rules", "examples")
     # a file with a larger share of failed records is held back whole (quarantined)
     max_failed_share: float = 0.05
-    # what the run takes over from the published lake: its dedup keys by bucket and its identity links
-    carried_keys: list[tuple[int, str]] = field(default_factory=list)
-    carried_links: pa.Table = field(default_factory=LINK_SCHEMA.empty_table)
+    # the published run the job carries forward (its dedup keys and identity links join the run's own),
+    # and the lineage names of the files whose records leave the lake (changed, reprocessed, gone)
+    previous_run: str | None = None
+    removed: frozenset[str] = frozenset()
+
+
+def published_key_files(run_dir: str | None) -> list[str]:
+    if not run_dir:
+        return []
+    return sorted(m.path for m in FileSystems.match([posixpath.join(run_dir, "keys", "*.parquet")])[0].metadata_list)
+
+
+def published_links(run_dir: str | None) -> list[str]:
+    path = posixpath.join(run_dir, "links.parquet") if run_dir else None
+    return [path] if path and FileSystems.exists(path) else []
+
+
+def read_links(path: str, removed: frozenset[str]) -> pa.Table:
+    """A published links file, without the links of removed files."""
+    with FileSystems.open(path) as handle:
+        links = pq.read_table(pa.BufferReader(handle.read())).cast(LINK_SCHEMA)
+    if removed:
+        links = links.filter(pc.invert(pc.is_in(links["source_file"], pa.array(sorted(removed), pa.string()))))
+    return links
 
 
 class IngestInteractions(beam.PTransform):
-    """Input file paths -> the run's files. Returns the per-file counts and the failed records."""
+    """Input file paths -> the run's files. Returns the per-file counts and the failed records.
 
-    def __init__(self, spec: JobSpec):
+    `embedding_handler` replaces the packaged sentence encoder's model handler (tests)."""
+
+    def __init__(self, spec: JobSpec, embedding_handler=None):
         super().__init__()
         self.spec = spec
+        self.embedding_handler = embedding_handler
 
     def expand(self, files):
         spec = self.spec
         pipeline = files.pipeline
         paths = run_paths(spec.output, spec.run_id)
+        stage = paths["stage"]
         parsed = files | "ReadTouchpoints" >> ReadTouchpoints(spec.input_root, spec.chunk_bytes, spec.salt, spec.adapters, spec.identity)
         # files whose records mostly failed: known once parsing is done, before any grouping step uses them
         held = beam.pvalue.AsSingleton(parsed["counts"] | "FilesToHoldBack" >> beam.CombineGlobally(HeldBack(spec.max_failed_share)))
+
+        # Identities: every link of the lake meets on one worker (connected components need the whole
+        # graph); the answer is split by identifier and looked up where it is needed.
+        carried_links = (pipeline | "PublishedLinksFile" >> beam.Create(published_links(spec.previous_run))
+                         | "ReadPublishedLinks" >> beam.Map(read_links, spec.removed))
         links = (
-            (parsed["links"], pipeline | "PublishedLinks" >> beam.Create([spec.carried_links]))
+            (parsed["links"], carried_links)
             | "FlattenLinks" >> beam.Flatten()
             | "CollectLinks" >> beam.CombineGlobally(CollectTables(LINK_SCHEMA))
             | "DropHeldLinks" >> beam.Map(without_held, held)
         )
         _ = links | "WriteLinks" >> beam.Map(write_parquet, paths["links"])
         resolved = links | "ResolveIdentities" >> beam.Map(resolve_identities, spec.identity)
-        resolution = resolved | "Resolution" >> beam.Map(lambda r: r.resolution)
         _ = resolved | "WriteIdentityReport" >> beam.Map(write_identity_report, paths["identity_report"])
+        resolution = (
+            resolved
+            | "Resolution" >> beam.Map(lambda r: r.resolution)
+            | "SplitResolution" >> beam.ParDo(SplitResolution(stage, spec.key_buckets, posixpath.join(stage, RESOLUTION_FILE)))
+        )
+
         staged = parsed["good"] | "StageChunks" >> beam.ParDo(
-            StageChunk(paths["stage"], spec.key_buckets, spec.buckets)).with_outputs(KEYS, main="records")
+            StageChunk(stage, spec.key_buckets, spec.buckets)).with_outputs(KEYS, REFS, main="records")
+        carried_keys = (
+            pipeline
+            | "PublishedKeyFiles" >> beam.Create(published_key_files(spec.previous_run))
+            | "StagePublishedKeys" >> beam.ParDo(StagePublishedKeys(stage, spec.key_buckets, spec.removed))
+        )
         found = (
-            (staged[KEYS], pipeline | "PublishedKeys" >> beam.Create(spec.carried_keys))
+            (staged[KEYS], carried_keys)
             | "FlattenKeys" >> beam.Flatten()
             | "GroupKeysByBucket" >> beam.GroupByKey()
-            | "FindDuplicates" >> beam.ParDo(FindDuplicates(paths["keys"]), held).with_outputs(DUPLICATES, SUPERSEDED, main="losers")
+            | "FindDuplicates" >> beam.ParDo(FindDuplicates(stage, paths["keys"]), held).with_outputs(DUPLICATES, main="losers")
         )
-        losers = found.losers | "CollectLosers" >> beam.CombineGlobally(CollectTables(LOSER_SCHEMA))
-        _ = (
-            found[SUPERSEDED]
-            | "CollectSuperseded" >> beam.CombineGlobally(CollectTables(LOSER_SCHEMA))
-            | "WriteSuperseded" >> beam.Map(write_parquet, posixpath.join(paths["stage"], SUPERSEDED_FILE))
+        customers = (
+            {"refs": staged[REFS], "resolution": resolution}
+            | "JoinIdentifiers" >> beam.CoGroupByKey()
+            | "LookUpCustomers" >> beam.ParDo(LookUpCustomers(stage))
         )
-        grouped = staged.records | "GroupRecordsByDay" >> beam.GroupByKey()
-        side_inputs = (beam.pvalue.AsSingleton(losers), beam.pvalue.AsSingleton(resolution), held)
+        grouped = {"records": staged.records, "losers": found.losers, "customers": customers} | "GroupByDay" >> beam.CoGroupByKey()
         process = ProcessGroup(spec.taxonomy, paths["interactions"], spec.run_id, spec.started, spec.tiers,
-                               posixpath.join(paths["stage"], "tagged") if "embeddings" in spec.tiers else None, spec.identity)
+                               posixpath.join(stage, "tagged") if "embeddings" in spec.tiers else None, spec.identity)
         if "embeddings" not in spec.tiers:
-            processed = grouped | "DropStitchTagWrite" >> beam.ParDo(process, *side_inputs).with_outputs(HELD)
+            processed = grouped | "DropStitchTagWrite" >> beam.ParDo(process, held).with_outputs(HELD)
         else:
-            processed = grouped | "DropStitchTag" >> beam.ParDo(process, *side_inputs).with_outputs(UNSURE, HELD, main="tagged")
+            processed = grouped | "DropStitchTag" >> beam.ParDo(process, held).with_outputs(UNSURE, HELD, main="tagged")
             _ = {"tagged": processed.tagged, "unsure": processed[UNSURE]} | "Embeddings" >> TagOpenTextsWithEmbeddings(
-                spec.taxonomy, paths["interactions"], spec.run_id)
+                spec.taxonomy, paths["interactions"], spec.run_id, self.embedding_handler)
         failed = (parsed["failed"], processed[HELD]) | "FlattenFailed" >> beam.Flatten()
         _ = failed | "WriteFailed" >> beam.ParDo(WriteFailed(paths["failed"]))
         counts = (

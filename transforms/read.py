@@ -9,7 +9,7 @@ import os
 import posixpath
 import stat
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -205,6 +205,7 @@ class InputListing:
 
     files: list[tuple[str, int]]          # (path, size) of each regular file under <input>/<touchpoint>/
     skipped: list[tuple[str, str]]        # (path, reason)
+    modified: dict[str, float] = field(default_factory=dict)  # path -> when it was last written (seconds)
 
 
 def list_input(input_root: str) -> InputListing:
@@ -222,9 +223,9 @@ def list_input(input_root: str) -> InputListing:
         keep = [(p, n) for p, n in files if not is_hidden(p, input_root) and touchpoint_of(p, input_root) is not None]
         skipped = [(p, "file at the input root, outside any touchpoint folder") for p, _ in files
                    if not is_hidden(p, input_root) and touchpoint_of(p, input_root) is None]
-        return InputListing(sorted(keep), sorted(skipped))
+        return InputListing(sorted(keep), sorted(skipped), {m.path: m.last_updated_in_seconds for m in matched})
     root = os.path.realpath(input_root)
-    files, skipped = [], []
+    files, skipped, modified = [], [], {}
     for folder, dirs, names in os.walk(input_root):
         for name in sorted(dirs):
             path = os.path.join(folder, name)
@@ -244,8 +245,10 @@ def list_input(input_root: str) -> InputListing:
             if reason:
                 skipped.append((path, reason))
             else:
-                files.append((path, os.stat(path).st_size))
-    return InputListing(sorted(files), sorted(skipped))
+                status = os.stat(path)
+                files.append((path, status.st_size))
+                modified[path] = status.st_mtime
+    return InputListing(sorted(files), sorted(skipped), modified)
 
 
 def _unreadable_reason(path: str, root: str) -> str | None:

@@ -1,11 +1,21 @@
-"""Beam steps after parsing: staging, dedup on keys, then per day-group stitch → tag → write.
+"""Beam steps after parsing: staging, dedup on keys, identifiers looked up by key, then per day-group
+stitch → tag → write.
 
-Records are shuffled through files, not through the runner. Each parsed chunk is written twice as
-Arrow IPC under <run>/_stage/: its dedup keys split by a hash of interaction_id (keys/bucket=N/), and
-its records split by a hash of their UTC day (records/group=N/). Only (label, path) pairs go through
-GroupByKey. Dedup reads one key bucket at a time and names the losing copies; each day-group is then
-read whole, cleaned of losers, stitched, tagged and written as one Parquet file per day. Memory is
-bounded by the group size, which the job sets from the input size.
+Records are shuffled through files, not through the runner: only (label, path) pairs go through
+GroupByKey. Each parsed chunk is written three times as Arrow IPC under <run>/_stage/: its dedup keys
+split by a hash of interaction_id (keys/bucket=N/), its records split by a hash of their UTC day
+(records/group=N/), and the identifiers it names split by a hash of the identifier (refs/bucket=N/).
+Nothing the whole lake holds is broadcast to every worker:
+
+- dedup reads one key bucket at a time, with the published keys of that bucket, and writes the
+  losing copies to the day group their record sits in (losers/group=N/);
+- the resolved identities are split by the same identifier hash (resolution/bucket=N); each bucket's
+  identifiers are looked up in its part and written to the day groups that named them
+  (customers/group=N/);
+- each day group is then read whole with its losers and its customers, stitched, tagged and written
+  as one Parquet file per day.
+
+Memory per step is bounded by one bucket or one group, which the job sizes from the input.
 """
 
 from __future__ import annotations
@@ -18,11 +28,13 @@ from datetime import datetime
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindows
 
-from transforms.dedup import KEY_COLUMNS, LOSER_SCHEMA, assign, drop_losers, duplicates_per_file, rank_copies, split
-from transforms.identity import IdentityConfig, stitch
+from transforms.dedup import KEY_COLUMNS, LOSER_SCHEMA, assign, drop_losers, duplicates_per_file, hash_buckets, rank_copies, split
+from transforms.identity import RESOLUTION_SCHEMA, IdentityConfig, stitch
 from transforms.quarantine import as_quarantined, held_mask, without_held
 from transforms.read import counts
 from transforms.schema import SCHEMA_VERSION, UTC_TIMESTAMP
@@ -32,13 +44,19 @@ from transforms.write import read_arrow, write_arrow, write_by_date, write_faile
 
 DUPLICATES = "duplicates"
 SUPERSEDED = "superseded"
-
-
 KEYS = "keys"
+REFS = "refs"
+# one identifier named by records of one day group: what the lookup step is asked
+REF_SCHEMA = pa.schema([("source_customer_ref", pa.string()), ("date_group", pa.int32())])
+
+
+def stage_file(stage_root: str, kind: str, folder: str) -> str:
+    return posixpath.join(stage_root, kind, folder, f"{uuid.uuid4().hex}.arrow")
 
 
 class StageChunk(beam.DoFn):
-    """Parsed records -> (day group, records path) and, tagged KEYS, (id bucket, keys path).
+    """Parsed records -> (day group, records path); tagged KEYS, (id bucket, keys path); tagged REFS,
+    (identifier bucket, identifiers path).
 
     Parts are buffered per label across the chunks of a bundle and written when the buffer passes
     `flush_bytes` (largest labels first) or the bundle ends, so the number of staging files grows
@@ -57,11 +75,16 @@ class StageChunk(beam.DoFn):
         self.sizes: dict[tuple[str, int], int] = {}
 
     def process(self, table: pa.Table):
-        buckets, groups = assign(self.con, table, self.id_buckets, self.date_groups)
-        for bucket, keys in split(table.select(KEY_COLUMNS), buckets):
-            self._add(("keys", bucket), keys)
+        buckets, groups, ref_buckets = assign(self.con, table, self.id_buckets, self.date_groups)
+        for bucket, keys in split(table.select(KEY_COLUMNS).append_column("date_group", groups), buckets):
+            self._add((KEYS, bucket), keys)
         for group, records in split(table, groups):
             self._add(("records", group), records)
+        named = pc.is_valid(table["source_customer_ref"])
+        refs = pa.table([table["source_customer_ref"], groups, ref_buckets], names=REF_SCHEMA.names + ["bucket"]).filter(named)
+        refs = refs.group_by(refs.column_names).aggregate([])
+        for bucket, part in split(refs.select(REF_SCHEMA.names), refs["bucket"].combine_chunks()):
+            self._add((REFS, bucket), part)
         if sum(self.sizes.values()) > self.flush_bytes:
             for label in sorted(self.sizes, key=self.sizes.get, reverse=True):
                 yield self._write(label)
@@ -84,21 +107,46 @@ class StageChunk(beam.DoFn):
         kind, number = label
         parts = self.buffers.pop(label)
         del self.sizes[label]
-        folder = f"bucket={number:05d}" if kind == "keys" else f"group={number:05d}"
-        path = write_arrow(pa.concat_tables(parts).combine_chunks(), posixpath.join(self.stage_root, kind, folder, f"{uuid.uuid4().hex}.arrow"))
-        return beam.pvalue.TaggedOutput(KEYS, (number, path)) if kind == "keys" else (number, path)
+        folder = f"group={number:05d}" if kind == "records" else f"bucket={number:05d}"
+        path = write_arrow(pa.concat_tables(parts).combine_chunks(), stage_file(self.stage_root, kind, folder))
+        return (number, path) if kind == "records" else beam.pvalue.TaggedOutput(kind, (number, path))
+
+
+class StagePublishedKeys(beam.DoFn):
+    """A published key file -> (id bucket, path) of its keys, less those of removed files, split into
+    this run's id buckets (with `published = true`), to meet the run's own keys in FindDuplicates."""
+
+    def __init__(self, stage_root: str, id_buckets: int, removed: frozenset[str] = frozenset()):
+        self.stage_root, self.id_buckets, self.removed = stage_root, id_buckets, sorted(removed)
+
+    def setup(self):
+        self.con = macro_connection()
+
+    def process(self, path: str):
+        with FileSystems.open(path) as handle:
+            keys = pq.read_table(pa.BufferReader(handle.read()))
+        if "source_item" not in keys.column_names:  # keys published before records had one (schema 1.0.0)
+            keys = keys.append_column("source_item", pa.array([0] * keys.num_rows, pa.int64()))
+        keys = keys.select(KEY_COLUMNS)
+        if self.removed:
+            keys = keys.filter(pc.invert(pc.is_in(keys["source_file"], pa.array(self.removed, pa.string()))))
+        keys = keys.append_column("published", pa.array([True] * keys.num_rows, pa.bool_()))
+        for bucket, part in split(keys, hash_buckets(self.con, keys["interaction_id"], self.id_buckets)):
+            yield bucket, write_arrow(part, stage_file(self.stage_root, "published_keys", f"bucket={bucket:05d}"))
 
 
 class FindDuplicates(beam.DoFn):
-    """(id bucket, [keys paths]) -> losing copies among this run's records (main), per-file DUPLICATES
-    counts, and SUPERSEDED: published records a newer version replaces.
+    """(id bucket, [keys paths]) -> (day group, path) of the losing copies among this run's records,
+    and per-file DUPLICATES counts.
 
-    Keys paths may include the published lake's keys of the bucket (with `published = true`). With
-    `keys_dir`, the bucket's surviving keys are written there: the next run's published keys.
+    Keys paths may include the published lake's keys of the bucket (with `published = true`); the
+    published records a newer version replaces are written to superseded/bucket=N.parquet, for the
+    driver to drop from the carried lake. With `keys_dir`, the bucket's surviving keys are written
+    there: the next run's published keys.
     """
 
-    def __init__(self, keys_dir: str | None = None):
-        self.keys_dir = keys_dir
+    def __init__(self, stage_root: str, keys_dir: str | None = None):
+        self.stage_root, self.keys_dir = stage_root, keys_dir
 
     def setup(self):
         self.con = macro_connection()
@@ -115,14 +163,48 @@ class FindDuplicates(beam.DoFn):
                           posixpath.join(self.keys_dir, f"bucket={bucket:05d}.parquet"))
         losers = ranked.filter(ranked["loses"])
         superseded = losers.filter(losers["published"]).select(LOSER_SCHEMA.names).cast(LOSER_SCHEMA)
-        losers = losers.filter(pc.invert(losers["published"])).select(LOSER_SCHEMA.names).cast(LOSER_SCHEMA)
+        if superseded.num_rows:
+            write_parquet(superseded, posixpath.join(self.stage_root, SUPERSEDED, f"bucket={bucket:05d}.parquet"))
+        losers = losers.filter(pc.invert(losers["published"]))
         for source_file, n in duplicates_per_file(losers):
             self.duplicates.inc(n)
             yield beam.pvalue.TaggedOutput(DUPLICATES, counts(source_file, duplicates=n))
-        if superseded.num_rows:
-            yield beam.pvalue.TaggedOutput(SUPERSEDED, superseded)
-        if losers.num_rows:
-            yield losers
+        for group, part in split(losers.select(LOSER_SCHEMA.names).cast(LOSER_SCHEMA), losers["date_group"].combine_chunks()):
+            yield group, write_arrow(part, stage_file(self.stage_root, "losers", f"group={group:05d}"))
+
+
+class SplitResolution(beam.DoFn):
+    """The resolved identities -> (identifier bucket, path) per bucket, by the hash StageChunk uses;
+    the whole table is also written to `whole_path`, for the driver's carry-forward."""
+
+    def __init__(self, stage_root: str, id_buckets: int, whole_path: str):
+        self.stage_root, self.id_buckets, self.whole_path = stage_root, id_buckets, whole_path
+
+    def setup(self):
+        self.con = macro_connection()
+
+    def process(self, resolution: pa.Table):
+        write_parquet(resolution, self.whole_path)
+        for bucket, part in split(resolution, hash_buckets(self.con, resolution["source_customer_ref"], self.id_buckets)):
+            yield bucket, write_arrow(part, stage_file(self.stage_root, "resolution", f"bucket={bucket:05d}"))
+
+
+class LookUpCustomers(beam.DoFn):
+    """(identifier bucket, {"refs": [paths], "resolution": [paths]}) -> (day group, path) of the
+    customer each identifier of the bucket resolved to, for the day groups that named it."""
+
+    def __init__(self, stage_root: str):
+        self.stage_root = stage_root
+
+    def process(self, element):
+        _, staged = element
+        refs, resolution = list(staged["refs"]), list(staged["resolution"])
+        if not refs or not resolution:
+            return
+        asked = read_arrow(refs).group_by(REF_SCHEMA.names).aggregate([])
+        found = asked.join(read_arrow(resolution), "source_customer_ref", join_type="inner")
+        for group, part in split(found.select(RESOLUTION_SCHEMA.names), found["date_group"].combine_chunks()):
+            yield group, write_arrow(part, stage_file(self.stage_root, "customers", f"group={group:05d}"))
 
 
 UNSURE = "unsure"
@@ -130,7 +212,8 @@ HELD = "held"
 
 
 class ProcessGroup(beam.DoFn):
-    """(day group, [records paths]) -> drop losing copies, stitch identities, tag, write one file per day.
+    """(day group, {"records": [paths], "losers": [paths], "customers": [paths]}) -> drop losing copies,
+    stitch identities, tag, write one file per day.
 
     Output: (path, rows) per Parquet file written; records of held-back files go out tagged HELD, as
     failed records of type `quarantined`. With `hold_root` (the embedding tier is on), the
@@ -149,9 +232,13 @@ class ProcessGroup(beam.DoFn):
     def setup(self):
         self.tagger = Tagger(self.taxonomy, self.tiers, embeddings_follow=self.hold_root is not None)
 
-    def process(self, element, losers: pa.Table, resolution: pa.Table, held: dict[str, str] | None = None):
-        group, paths = element
-        kept = drop_losers(read_arrow(sorted(paths)), losers)
+    def process(self, element, held: dict[str, str] | None = None):
+        group, staged = element
+        if not staged["records"]:
+            return
+        losers = read_arrow(sorted(staged["losers"])) if staged["losers"] else LOSER_SCHEMA.empty_table()
+        resolution = read_arrow(sorted(staged["customers"])) if staged["customers"] else RESOLUTION_SCHEMA.empty_table()
+        kept = drop_losers(read_arrow(sorted(staged["records"])), losers)
         mask = held_mask(kept, held or {})
         if mask is not None:
             yield beam.pvalue.TaggedOutput(HELD, as_quarantined(kept.filter(mask), held))

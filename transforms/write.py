@@ -19,6 +19,14 @@ def write_parquet(table: pa.Table, path: str) -> str:
     return path
 
 
+def delete_tree(folder: str) -> None:
+    """Delete a folder and everything under it, on a local disk or an object store (where a folder is a
+    prefix, named with a trailing slash)."""
+    local = FileSystems.get_scheme(folder) in (None, "file")
+    if FileSystems.exists(folder) or not local:
+        FileSystems.delete([folder if local else folder.rstrip("/") + "/"])
+
+
 def write_arrow(table: pa.Table, path: str) -> str:
     """Staging format between pipeline steps: uncompressed Arrow IPC, the fastest to write and read back."""
     with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:

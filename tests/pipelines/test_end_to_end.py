@@ -18,7 +18,7 @@ import yaml
 from pipelines.actions import load_actions
 from pipelines.generate import generate
 from pipelines.ingest import IngestError, run
-from pipelines.publish import current_run
+from pipelines.publish import current_run, current_run_id
 from pipelines.summary import collect
 from pipelines.warehouse import DBT_PROJECT, build_warehouse, dbt_executable
 
@@ -75,7 +75,7 @@ def test_rerun_gives_the_same_ids_and_counts(world):
         return sorted(table.to_pylist(), key=lambda x: x["interaction_id"])
 
     assert ids(first) == ids(second)
-    assert current_run(world["lake"]).name == "second"
+    assert current_run_id(world["lake"]) == "second"
 
 
 def test_reruns_add_no_duplicates(world):
@@ -178,7 +178,7 @@ def test_a_file_that_mostly_fails_is_quarantined_and_the_rest_publishes(world, t
     good = '{"messageId":"q-%d","type":"page","anonymousId":"a-q","timestamp":"2026-03-01T10:00:00Z"}\n'
     (raw / "web" / "export-broken.jsonl").write_text("".join(good % i for i in range(3)) + "not json\n" * 200)
     result = run(["--input", str(raw), "--output", str(tmp_path / "lake"), "--run_id", "held"])
-    assert result.published and current_run(tmp_path / "lake").name == "held"
+    assert result.published and current_run_id(tmp_path / "lake") == "held"
     [held] = result.manifest["quarantined"]
     assert held["file"].endswith("export-broken.jsonl") and held["held_back"] == 3 and "200 of 203 records failed" in held["reason"]
     counted = next(f for f in result.manifest["files"] if f["file"] == held["file"])
@@ -226,7 +226,7 @@ def test_merge_traps_do_not_collapse_customers(world):
     traps = world["truth"]["identity_traps"]
     pairs = traps["shared_phone_accounts"]
     assert len(pairs) >= 10 and traps["placeholder_tickets"] >= 10
-    run_dir = current_run(world["lake"])
+    run_dir = Path(current_run(world["lake"]))
     rows = ds.dataset(run_dir / "interactions", format="parquet", partitioning="hive").to_table(
         columns=["customer_id", "source_customer_ref"]).to_pylist()
     accounts: dict[str, set] = {}

@@ -76,7 +76,7 @@ def test_a_full_disk_is_one_line_and_leaves_the_published_run_as_it_was(tmp_path
     import subprocess
     import sys
 
-    from pipelines.publish import current_run
+    from pipelines.publish import current_run_id
 
     raw, warehouse = tmp_path / "raw", tmp_path / "warehouse"
     write(raw, "web", "day-1.jsonl", "".join(page(i) for i in range(1, 41)))
@@ -92,7 +92,7 @@ def test_a_full_disk_is_one_line_and_leaves_the_published_run_as_it_was(tmp_path
     assert done.returncode == 1
     [line] = done.stderr.strip().splitlines()
     assert line.startswith("cx: error: no room left to write") and "unchanged" in line, line
-    assert current_run(warehouse / "lake").name == published
+    assert current_run_id(warehouse / "lake") == published
 
 
 def test_a_killed_parent_takes_its_child_with_it(tmp_path):

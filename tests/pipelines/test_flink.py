@@ -17,18 +17,21 @@ from pipelines.ingest import run
 pytestmark = pytest.mark.flink
 
 JOB_ENDPOINT = ("localhost", 8099)
+WORKER_POOL = ("localhost", 50000)
 # Written by the run, not read from the input: they differ between any two runs on any runner.
 RUN_COLUMNS = ["ingested_at"]
 
 
 def flink_args() -> list[str]:
-    try:
-        socket.create_connection(JOB_ENDPOINT, timeout=2).close()
-    except OSError:
-        pytest.fail(f"no Flink job server on {JOB_ENDPOINT[0]}:{JOB_ENDPOINT[1]}: start it with `flink/flink.sh up` "
-                    "(or run `make test-flink`)")
+    """The job runs in the worker pool's processes, apart from the driver: what a worker needs must
+    travel with the pipeline."""
+    for what, (host, port) in (("Flink job server", JOB_ENDPOINT), ("Beam worker pool", WORKER_POOL)):
+        try:
+            socket.create_connection((host, port), timeout=2).close()
+        except OSError:
+            pytest.fail(f"no {what} on {host}:{port}: start it with `flink/flink.sh up` (or run `make test-flink`)")
     return ["--runner", "PortableRunner", "--job_endpoint", f"{JOB_ENDPOINT[0]}:{JOB_ENDPOINT[1]}",
-            "--environment_type", "LOOPBACK"]
+            "--environment_type", "EXTERNAL", "--environment_config", f"{WORKER_POOL[0]}:{WORKER_POOL[1]}"]
 
 
 def published(lake: Path, raw: Path) -> dict:

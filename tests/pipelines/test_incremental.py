@@ -1,6 +1,7 @@
 """Incremental runs: only new files are read, dedup and identity span runs, reprocessing replaces."""
 
 import json
+import os
 from pathlib import Path
 
 import pyarrow.dataset as ds
@@ -9,9 +10,9 @@ import pytest
 
 from pipelines.incremental import plan_run
 from pipelines.ingest import IngestError, run
-from pipelines.publish import current_run
+from pipelines.publish import current_run_id
 from tests.conftest import write
-from transforms.framing import file_digest
+from transforms.read import list_input
 
 
 def event(message_id: str, day: int, anon: str = "a1", user: str | None = None, kind: str = "page") -> str:
@@ -52,15 +53,27 @@ def lake(tmp_path):
 
 
 def test_plan_reads_new_and_changed_files_and_replaces_what_changed(tmp_path):
+    """The plan reads no byte: a file is unchanged when the listing's size and time last written match
+    the registry's; the sha256 the workers computed is kept but not checked again."""
     a = write(tmp_path, "web", "a.jsonl", event("m1", 1))
     b = write(tmp_path, "web", "b.jsonl", event("m2", 1))
-    registry = {str(a): dict(zip(("size", "sha256"), file_digest(str(a)))), str(tmp_path / "web" / "gone.jsonl"): {"size": 1, "sha256": "x"}}
-    plan = plan_run([str(a), str(b)], registry, str(tmp_path))
-    assert plan.read == [str(b)] and plan.unchanged == [str(a)] and plan.removed == {str(tmp_path / "web" / "gone.jsonl")}
-    a.write_text(event("m1", 1) + event("m5", 2))
-    plan = plan_run([str(a), str(b)], registry, str(tmp_path))
+
+    def listed(*paths):
+        listing = list_input(str(tmp_path))
+        return [f for f in listing.files if f[0] in map(str, paths)], listing.modified
+
+    def registered(path):
+        return {"size": path.stat().st_size, "modified": path.stat().st_mtime, "sha256": "worker's"}
+
+    gone = str(tmp_path / "web" / "gone.jsonl")
+    registry = {str(a): registered(a), gone: {"size": 1, "modified": 1.0, "sha256": "x"}}
+    plan = plan_run(*listed(a, b), registry, str(tmp_path))
+    assert plan.read == [str(b)] and plan.unchanged == [str(a)] and plan.removed == {gone}
+    os.utime(a, (a.stat().st_atime, a.stat().st_mtime + 5))  # rewritten with the same size
+    plan = plan_run(*listed(a, b), registry, str(tmp_path))
     assert plan.read == [str(a), str(b)] and str(a) in plan.removed
-    assert plan_run([str(b)], {str(b): dict(zip(("size", "sha256"), file_digest(str(b))))}, str(tmp_path), ("web/*",)).read == [str(b)]
+    assert plan_run(*listed(b), {str(b): registered(b)}, str(tmp_path), ("web/*",)).read == [str(b)]
+    assert plan_run(*listed(b), {str(b): {**registered(b), "sha256": None}}, str(tmp_path)).read == [str(b)]  # changed while read
 
 
 def test_rerun_with_nothing_new_makes_no_run(lake):
@@ -68,7 +81,7 @@ def test_rerun_with_nothing_new_makes_no_run(lake):
     first = ingest()
     again = ingest()
     assert again.nothing_new and not again.published and again.run_id == first.run_id
-    assert current_run(out).name == first.run_id
+    assert current_run_id(out) == first.run_id
 
 
 def test_new_files_dedup_supersede_restitch_and_late_events_across_runs(lake):
@@ -207,7 +220,7 @@ def test_a_rejected_run_stays_under_runs_and_old_runs_are_pruned(lake):
         write(raw, "web", f"broken-{i}.jsonl", event(f"b{i}", 4) + "not json\n" * 4)
     with pytest.raises(IngestError, match="quality gate failed for run r2"):
         ingest("--run_id", "r2", "--keep_runs", "2")
-    assert current_run(out).name == first.run_id
+    assert current_run_id(out) == first.run_id
     assert json.loads((out / "runs" / "r2" / "manifest.json").read_text())["totals"]["failed"] == 100  # kept to look into
     for i in range(25):
         (raw / "web" / f"broken-{i}.jsonl").unlink()
@@ -215,4 +228,4 @@ def test_a_rejected_run_stays_under_runs_and_old_runs_are_pruned(lake):
     assert ingest("--run_id", "r3", "--keep_runs", "2").published
     write(raw, "web", "c.jsonl", event("m8", 6))
     assert ingest("--run_id", "r4", "--keep_runs", "2").published
-    assert sorted(p.name for p in (out / "runs").iterdir()) == ["r3", "r4"] and current_run(out).name == "r4"
+    assert sorted(p.name for p in (out / "runs").iterdir()) == ["r3", "r4"] and current_run_id(out) == "r4"

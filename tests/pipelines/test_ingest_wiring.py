@@ -1,19 +1,17 @@
 """The Beam wiring: TestPipeline + assert_that on small inline files."""
 
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import apache_beam as beam
-import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from tests.conftest import write
-from transforms.dedup import LOSER_SCHEMA
-from transforms.identity import LINK_SCHEMA, CollectTables, resolve_links
 from transforms.read import ReadTouchpoints, SumCounts, list_input_files
 from transforms.schema import SCHEMA_VERSION
-from transforms.steps import DUPLICATES, KEYS, FindDuplicates, ProcessGroup, StageChunk
 from transforms.tagging import load_taxonomy
 
 SAMPLE_WEB = (
@@ -65,38 +63,6 @@ def test_read_touchpoints_counts_every_record_of_every_file(tmp_path):
         assert_that(links, equal_to([("account:C1", "anon:a1", f"{root}/web/events.jsonl")]), label="CheckLinks")
 
 
-def test_stage_dedup_stitch_tag_and_write(tmp_path):
-    root = make_input(tmp_path)
-    files = [path for path, _ in list_input_files(root) if "fax" not in path]
-    out_dir = str(tmp_path / "out")
-    with TestPipeline() as p:
-        read = p | beam.Create(files) | ReadTouchpoints(root)
-        resolution = read["links"] | "Links" >> beam.CombineGlobally(CollectTables(LINK_SCHEMA)) | "Resolve" >> beam.Map(resolve_links)
-        staged = read["good"] | beam.ParDo(StageChunk(str(tmp_path / "stage"), 2, 3)).with_outputs(KEYS, main="records")
-        found = staged[KEYS] | "GroupKeys" >> beam.GroupByKey() | beam.ParDo(FindDuplicates()).with_outputs(DUPLICATES, main="losers")
-        losers = found.losers | "Losers" >> beam.CombineGlobally(CollectTables(LOSER_SCHEMA))
-        written = (
-            staged.records
-            | "GroupRecords" >> beam.GroupByKey()
-            | beam.ParDo(ProcessGroup(load_taxonomy(), out_dir, "run-1", datetime(2026, 3, 1, tzinfo=timezone.utc)),
-                         beam.pvalue.AsSingleton(losers), beam.pvalue.AsSingleton(resolution))
-        )
-        assert_that(found[DUPLICATES], equal_to([(f"{root}/web/events.jsonl", (0, 0, 0, 1, 0, 0, 0, 0, 0, 0))]), label="CheckDuplicates")
-        rows = written | beam.Map(lambda w: w[1]) | "Sum" >> beam.CombineGlobally(sum)
-        assert_that(rows, equal_to([3]), label="CheckWritten")
-        days = written | beam.Map(lambda w: w[0].split("/")[-2])
-        assert_that(days, equal_to(["occurred_date=2026-02-10", "occurred_date=2026-02-11", "occurred_date=2026-02-12"]), label="OneFilePerDay")
-    table = ds.dataset(out_dir, format="parquet", partitioning="hive").to_table()
-    rows = {r["interaction_id"]: r for r in table.to_pylist()}
-    assert sorted(rows) == ["call_center:k1", "web:m1", "web:m2"]
-    assert {r["customer_id"] for r in rows.values()} == {"C1"}  # the anonymous page view is stitched
-    assert rows["call_center:k1"]["reason_code"] == "billing_confusion"
-    assert rows["call_center:k1"]["outcome"] == "resolved"
-    assert rows["web:m1"]["journey_phase"] == "looking_and_deciding" and rows["web:m1"]["phase_signal"] == "milestone"
-    assert rows["web:m1"]["run_id"] == "run-1" and rows["web:m1"]["schema_version"] == SCHEMA_VERSION
-    assert str(rows["web:m1"]["occurred_date"]) == "2026-02-10"
-
-
 class WordEncoder:
     """A stand-in sentence encoder for the wiring test: normalised bag of hashed words."""
 
@@ -113,8 +79,18 @@ class WordEncoder:
         return out / np.where(norms == 0, 1, norms)
 
 
+def job_spec(root: str, tmp_path, **changes):
+    from transforms.identity import load_identity
+    from transforms.job import JobSpec
+    from transforms.sources import default_adapters
+
+    spec = JobSpec(root, str(tmp_path / "lake"), "run-1", datetime(2026, 3, 1, tzinfo=timezone.utc), default_adapters(),
+                   load_identity(), load_taxonomy(), salt="test-salt", demo_salt=False, chunk_bytes=1 << 20, buckets=2, key_buckets=2)
+    return replace(spec, **changes)
+
+
 def test_open_texts_go_through_run_inference_and_are_written(tmp_path):
-    from transforms.steps import UNSURE, TagOpenTextsWithEmbeddings
+    from transforms.job import IngestInteractions
     from transforms.tagging.embeddings import ReasonEmbeddingHandler
 
     taxonomy = load_taxonomy()
@@ -124,30 +100,15 @@ def test_open_texts_go_through_run_inference_and_are_written(tmp_path):
         "k2,C2,2026-02-12T10:00:00+01:00,,RESOLVED,please cancel membership today\n"
         "k3,C3,2026-02-13T10:00:00+01:00,,RESOLVED,qwerty asdf\n"
     )
-    root = str(tmp_path)
-    write(tmp_path, "call_center", "contacts.csv", calls)
+    root = str(tmp_path / "raw")
+    write(tmp_path / "raw", "call_center", "contacts.csv", calls)
     files = [path for path, _ in list_input_files(root)]
-    out_dir = str(tmp_path / "out")
     examples = {r.code: list(r.examples) + [r.label] for r in taxonomy.reasons}
     handler = ReasonEmbeddingHandler(examples, encoder=WordEncoder)
+    spec = job_spec(root, tmp_path, tiers=("rules", "embeddings"))
     with TestPipeline() as p:
-        read = p | beam.Create(files) | ReadTouchpoints(root)
-        staged = read["good"] | beam.ParDo(StageChunk(str(tmp_path / "stage"), 1, 1)).with_outputs(KEYS, main="records")
-        held = (
-            staged.records
-            | beam.GroupByKey()
-            | beam.ParDo(ProcessGroup(taxonomy, out_dir, "run-1", datetime(2026, 3, 1, tzinfo=timezone.utc),
-                                      ("rules", "embeddings"), str(tmp_path / "held")),
-                         beam.pvalue.AsSingleton(p | "NoLosers" >> beam.Create([LOSER_SCHEMA.empty_table()])),
-                         beam.pvalue.AsSingleton(p | "NoLinks" >> beam.Create([pa.table({"source_customer_ref": pa.array([], pa.string()), "customer_id": pa.array([], pa.string())})])))
-            .with_outputs(UNSURE, main="tagged")
-        )
-        opened = held[UNSURE] | beam.Map(lambda kv: kv[1])
-        assert_that(opened, equal_to(["please cancel membership today", "qwerty asdf"]), label="OpenTexts")
-        written = {"tagged": held.tagged, "unsure": held[UNSURE]} | TagOpenTextsWithEmbeddings(taxonomy, out_dir, "run-1", handler)
-        rows = written | beam.Map(lambda w: w[1]) | "Sum" >> beam.CombineGlobally(sum)
-        assert_that(rows, equal_to([3]), label="Written")
-    table = ds.dataset(out_dir, format="parquet", partitioning="hive").to_table()
+        _ = p | beam.Create(files) | IngestInteractions(spec, embedding_handler=handler)
+    table = ds.dataset(tmp_path / "lake" / "runs" / "run-1" / "interactions", format="parquet", partitioning="hive").to_table()
     got = {r["interaction_id"]: (r["reason_code"], r["reason_method"]) for r in table.to_pylist()}
     assert got == {"call_center:k1": ("billing_confusion", "rule"),
                    "call_center:k2": ("cancel_request", "embeddings"),
@@ -228,7 +189,8 @@ def test_a_worker_with_the_code_but_not_the_data_folder_imports_the_job(tmp_path
     shutil.copytree(Path(__file__).parents[2] / "transforms", tmp_path / "site" / "transforms")
     # the steps after parsing set up without the salt or the identity guards (which the driver hands to parsing)
     code = ("import transforms.read, transforms.steps as t, transforms.write, transforms.tagging, transforms.sources as s; "
-            "assert not s.DEFAULT_TOUCHPOINTS.exists(); t.StageChunk('stage', 1, 1).setup(); t.FindDuplicates().setup(); "
+            "assert not s.DEFAULT_TOUCHPOINTS.exists(); t.StageChunk('stage', 1, 1).setup(); t.FindDuplicates('stage').setup(); "
+            "t.StagePublishedKeys('stage', 1).setup(); t.SplitResolution('stage', 1, 'r.parquet').setup(); "
             "print('imported')")
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                           env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"})
@@ -238,20 +200,15 @@ def test_a_worker_with_the_code_but_not_the_data_folder_imports_the_job(tmp_path
 def test_the_whole_job_as_one_transform(tmp_path):
     """IngestInteractions on inline samples: every record of every file counted once, the duplicate
     dropped, the anonymous page view stitched, the broken line and the unknown folder failed, the run's
-    files written where the driver expects them."""
+    files written where the driver expects them, one Parquet file per day."""
     import json
 
-    from transforms.identity import load_identity
-    from transforms.job import IngestInteractions, JobSpec
-    from transforms.sources import default_adapters
+    from transforms.job import IngestInteractions
 
     root = make_input(tmp_path)
     files = [path for path, _ in list_input_files(root)]
-    started = datetime(2026, 3, 1, tzinfo=timezone.utc)
-    spec = JobSpec(root, str(tmp_path / "lake"), "run-1", started, default_adapters(), load_identity(), load_taxonomy(),
-                   salt="test-salt", demo_salt=False, chunk_bytes=1 << 20, buckets=2, key_buckets=1)
     with TestPipeline() as p:
-        out = p | beam.Create(files) | IngestInteractions(spec)
+        out = p | beam.Create(files) | IngestInteractions(job_spec(root, tmp_path))
         counts = out["counts"] | beam.MapTuple(lambda f, c: (f[len(root) + 1:], c[:4]))
         assert_that(counts, equal_to([("web/events.jsonl", (4, 3, 1, 1)), ("call_center/contacts.csv", (2, 1, 1, 0)),
                                       ("fax/old.txt", (1, 0, 1, 0))]), label="CheckCounts")
@@ -260,10 +217,17 @@ def test_the_whole_job_as_one_transform(tmp_path):
     assert manifest["totals"] == {"read": 7, "good": 4, "failed": 3, "duplicates": 1, "written": 3, "skipped": 0}
     assert manifest["pii_salt"] != "demo" and manifest["reconciled"]
     good = ds.dataset(run_dir / "interactions", format="parquet", partitioning="hive").to_table()
-    assert sorted(good["interaction_id"].to_pylist()) == ["call_center:k1", "web:m1", "web:m2"]
-    assert set(good["customer_id"].to_pylist()) == {"C1"}
+    rows = {r["interaction_id"]: r for r in good.to_pylist()}
+    assert sorted(rows) == ["call_center:k1", "web:m1", "web:m2"]
+    assert {r["customer_id"] for r in rows.values()} == {"C1"}  # the anonymous page view is stitched
+    assert rows["call_center:k1"]["reason_code"] == "billing_confusion" and rows["call_center:k1"]["outcome"] == "resolved"
+    assert rows["web:m1"]["journey_phase"] == "looking_and_deciding" and rows["web:m1"]["phase_signal"] == "milestone"
+    assert rows["web:m1"]["run_id"] == "run-1" and rows["web:m1"]["schema_version"] == SCHEMA_VERSION
+    days = sorted(p.parent.name for p in (run_dir / "interactions").rglob("*.parquet"))
+    assert days == ["occurred_date=2026-02-10", "occurred_date=2026-02-11", "occurred_date=2026-02-12"]
     failed = ds.dataset(run_dir / "failed", format="parquet").to_table()
     assert sorted(failed["error_type"].to_pylist()) == sorted(["malformed_json", "csv_column_count", "unknown_touchpoint"])
+    assert pq.read_table(run_dir / "links.parquet").num_rows == 1 and json.loads((run_dir / "identity_report.json").read_text())["customers"] == 1
 
 
 def test_a_large_local_run_uses_every_core_unless_told_otherwise():

@@ -1,6 +1,7 @@
 """cx replay: failed records go back through the pipeline after a fix; replaying twice adds nothing."""
 
 import sys
+from pathlib import Path
 
 import duckdb
 import pyarrow.dataset as ds
@@ -49,7 +50,7 @@ def setup(tmp_path, monkeypatch, capsys):
 
 
 def lake(warehouse):
-    run = current_run(warehouse / "lake")
+    run = Path(current_run(warehouse / "lake"))
     good = ds.dataset(run / "interactions", format="parquet", partitioning="hive").to_table(columns=["interaction_id"])
     failed = ds.dataset(run / "failed", format="parquet").to_table(columns=["source_file", "source_line", "error_type"])
     return sorted(good["interaction_id"].to_pylist()), sorted(failed.to_pylist(), key=lambda r: (r["source_file"], r["source_line"] or 0))

@@ -2,7 +2,7 @@ from datetime import datetime, timezone
 
 import pyarrow as pa
 
-from transforms.dedup import KEY_COLUMNS, assign, drop_losers, duplicates_per_file, find_duplicates, split
+from transforms.dedup import KEY_COLUMNS, assign, drop_losers, duplicates_per_file, find_duplicates, hash_buckets, split
 from transforms.schema import UTC_TIMESTAMP
 from transforms.sources.base import connect
 
@@ -13,6 +13,7 @@ SAMPLE = pa.table({
     "source_line": [1, 2, 7, 1, 2, 8],
     "source_item": [0, 0, 0, 0, 0, 0],
     "occurred_at": pa.array([datetime(2026, 3, d, 12, tzinfo=timezone.utc) for d in (1, 1, 2, 3, 3, 4)], UTC_TIMESTAMP),
+    "source_customer_ref": ["anon:a1", "account:C1", "anon:a1", "email:h", None, "account:C1"],
 })
 
 
@@ -36,7 +37,11 @@ def test_records_on_one_line_lose_one_by_one():
 
 
 def test_every_copy_of_an_id_shares_a_bucket_and_every_day_a_group():
-    buckets, groups = assign(connect(), SAMPLE, 3, 2)
+    buckets, groups, ref_buckets = assign(connect(), SAMPLE, 3, 2)
+    # published keys and resolved identifiers are labelled apart from the records, by the same hash
+    assert hash_buckets(connect(), SAMPLE["interaction_id"], 3).equals(buckets)
+    assert hash_buckets(connect(), SAMPLE["source_customer_ref"], 3).equals(ref_buckets)
+    assert ref_buckets[1] == ref_buckets[5] and ref_buckets[0] == ref_buckets[2]
     rows = SAMPLE.append_column("b", buckets).append_column("g", groups).to_pylist()
     by_id, by_day = {}, {}
     for r in rows:
