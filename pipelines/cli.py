@@ -79,23 +79,10 @@ def _ingest(input_dir: str, lake: Path, taxonomy: str | None, chunk_mb: float, b
             beam_args: tuple[str, ...], scope: dict, touchpoints: str | None = None, identity: str | None = None):
     from pipelines.ingest import IngestError, run
 
-    argv = ["--input", str(input_dir), "--output", str(lake), "--chunk_mb", str(chunk_mb), "--buckets", str(buckets),
-            "--tiers", tiers]
-    if taxonomy:
-        argv += ["--taxonomy", taxonomy]
-    if touchpoints:
-        argv += ["--touchpoints", touchpoints]
-    if identity:
-        argv += ["--identity", identity]
-    if scope["full"]:
-        argv.append("--full")
-    for glob in scope["reprocess"]:
-        argv += ["--reprocess", glob]
-    for flag in ("reprocess_from", "reprocess_to"):
-        if scope[flag]:
-            argv += [f"--{flag}", scope[flag]]
     try:
-        return run(argv + list(beam_args))
+        return run(list(beam_args), input=str(input_dir), output=str(lake), chunk_mb=chunk_mb, buckets=buckets, tiers=tiers,
+                   taxonomy=taxonomy, touchpoints=touchpoints, identity=identity, full=scope["full"] or None,
+                   reprocess=list(scope["reprocess"]) or None, reprocess_from=scope["reprocess_from"], reprocess_to=scope["reprocess_to"])
     except IngestError as exc:
         raise CxError(str(exc)) from None
 

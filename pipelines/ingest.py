@@ -120,9 +120,10 @@ def _unknown_options(argv: list[str] | None, pipeline_options: PipelineOptions) 
     return [t for t in typed if t[2:].replace("-", "_") in unknown] or ["--" + name for name in sorted(unknown)]
 
 
-def load_settings(argv: list[str] | None) -> Settings:
-    """Parse and check the command line and every configuration file. Raises IngestError in one line."""
-    pipeline_options = PipelineOptions(argv)
+def load_settings(argv: list[str] | None, values: dict | None = None) -> Settings:
+    """Parse and check the command line (flags in `argv`, or option values already parsed, by their
+    IngestOptions names, in `values`) and every configuration file. Raises IngestError in one line."""
+    pipeline_options = PipelineOptions(argv, **{name: value for name, value in (values or {}).items() if value is not None})
     complaint = io.StringIO()
     try:
         with contextlib.redirect_stderr(complaint):
@@ -225,9 +226,12 @@ def use_every_core(pipeline_options: PipelineOptions, raw_bytes: int, argv: list
     direct.direct_running_mode = "multi_processing"
 
 
-def run(argv: list[str] | None = None) -> IngestResult:
-    """Run the ingest job over what is new, gate it and publish it. Raises IngestError with a one-line reason."""
-    settings = load_settings(argv)
+def run(argv: list[str] | None = None, **values) -> IngestResult:
+    """Run the ingest job over what is new, gate it and publish it. Raises IngestError with a one-line reason.
+
+    `argv` holds flags (the job's and Beam's); `values` sets IngestOptions by name, as `cx` passes what
+    it parsed: run(["--runner", "PortableRunner", ...], input="data/raw", full=True)."""
+    settings = load_settings(argv, values)
     options = settings.options
     listing = list_input(options.input)
     files = listing.files

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 import pyarrow.dataset as ds
+from apache_beam.io.filesystems import FileSystems
 
 from transforms.schema import CHANNEL_TYPES, JOURNEY_PHASES, OUTCOMES, PHASE_SIGNALS, TOUCHPOINTS
 from transforms.tagging import Taxonomy
@@ -79,10 +80,13 @@ def _internal_errors(failed_dir: str | None) -> list[str]:
 
 
 def _repeated_ids(files: list[str]) -> int:
+    """Ids that appear more than once. DuckDB counts (within its memory limit, spilling beyond it) while
+    pyarrow reads the files, from a local disk or an object store alike."""
     import duckdb
 
     con = duckdb.connect(config={"memory_limit": "512MB"})
-    return con.execute("select count(*) - count(distinct interaction_id) from read_parquet(?)", [list(files)]).fetchone()[0]
+    con.register("run_ids", ds.dataset(list(files), format="parquet").scanner(columns=["interaction_id"]))
+    return con.execute("select count(*) - count(distinct interaction_id) from run_ids").fetchone()[0]
 
 
 def check_manifest(manifest: dict, max_failed_share: float = MAX_FAILED_SHARE) -> list[str]:
@@ -114,8 +118,8 @@ def run_gate(interactions_dir: str, manifest_path: str, taxonomy: Taxonomy,
 
     for name in ("great_expectations", "great_expectations.data_context.types.base"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    with open(manifest_path) as f:
-        manifest = json.load(f)
+    with FileSystems.open(manifest_path) as handle:
+        manifest = json.loads(handle.read())
     failures = check_manifest(manifest, max_failed_share)
     dataset = ds.dataset(interactions_dir, format="parquet", partitioning="hive")
     buckets = defaultdict(list)
