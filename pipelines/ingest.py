@@ -53,6 +53,12 @@ from transforms.write import delete_tree, read_arrow, write_parquet
 # 949,795 events (2 cores): 33.8 s in-process, 24.7 s with two worker processes, the same output.
 PARALLEL_LOCAL_BYTES = 64 * 1024 * 1024
 
+# Beam's DirectRunner first tries its Prism runner, a binary it downloads from GitHub at run time, and
+# falls back to its FnApiRunner when that fails: a local run goes to the FnApiRunner itself, offline,
+# the runner the job is tested on.
+LOCAL_RUNNER = "FnApiRunner"
+LOCAL_RUNNER_NAMES = ("DirectRunner", "direct", LOCAL_RUNNER)
+
 # Dedup keys (id, version, file, line) are about a quarter of a record's size: one key bucket serves
 # two day groups.
 KEYS_PER_RECORD_BUCKET = 2
@@ -135,8 +141,8 @@ def load_settings(argv: list[str] | None, values: dict | None = None) -> Setting
     unknown = _unknown_options(argv, pipeline_options)
     if unknown:
         raise IngestError(f"unknown option {unknown[0]} (neither the job's nor Beam's; see --help)")
-    if not standard.runner:
-        standard.runner = "DirectRunner"
+    if not standard.runner or standard.runner in LOCAL_RUNNER_NAMES:
+        standard.runner = LOCAL_RUNNER
     if options.buckets < 0 or options.chunk_mb <= 0 or options.bucket_mb <= 0:
         raise IngestError("--buckets must be 0 (automatic) or more, --chunk_mb and --bucket_mb above 0")
     for day in (options.reprocess_from, options.reprocess_to):
@@ -216,9 +222,9 @@ def _no_good_records(manifest: dict, failed_dir: str) -> str:
 
 
 def use_every_core(pipeline_options: PipelineOptions, raw_bytes: int, argv: list[str] | None) -> None:
-    """On the DirectRunner, unless the command line chose: one worker process per core for a large run."""
+    """On the local runner, unless the command line chose: one worker process per core for a large run."""
     typed = {t.split("=", 1)[0] for t in argv or () if t.startswith("--")}
-    if (pipeline_options.view_as(StandardOptions).runner not in ("DirectRunner", "direct")
+    if (pipeline_options.view_as(StandardOptions).runner not in LOCAL_RUNNER_NAMES
             or typed & {"--direct_num_workers", "--direct_running_mode"} or raw_bytes < PARALLEL_LOCAL_BYTES):
         return
     direct = pipeline_options.view_as(DirectOptions)

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from pipelines.ingest import LOCAL_RUNNER
 from tests.conftest import write
 from transforms.read import ReadTouchpoints, SumCounts, list_input_files
 from transforms.schema import SCHEMA_VERSION
@@ -44,7 +45,7 @@ def test_list_input_files_skips_bookkeeping_and_loose_files(tmp_path):
 def test_read_touchpoints_counts_every_record_of_every_file(tmp_path):
     root = make_input(tmp_path)
     files = [path for path, _ in list_input_files(root)]
-    with TestPipeline() as p:
+    with TestPipeline(runner=LOCAL_RUNNER) as p:
         out = p | beam.Create(files) | ReadTouchpoints(root, chunk_bytes=64)
         counted = out["counts"] | "Sum" >> beam.CombinePerKey(SumCounts()) | "Fates" >> beam.Map(lambda kv: (kv[0], kv[1][:4]))
         assert_that(counted, equal_to([
@@ -106,7 +107,7 @@ def test_open_texts_go_through_run_inference_and_are_written(tmp_path):
     examples = {r.code: list(r.examples) + [r.label] for r in taxonomy.reasons}
     handler = ReasonEmbeddingHandler(examples, encoder=WordEncoder)
     spec = job_spec(root, tmp_path, tiers=("rules", "embeddings"))
-    with TestPipeline() as p:
+    with TestPipeline(runner=LOCAL_RUNNER) as p:
         _ = p | beam.Create(files) | IngestInteractions(spec, embedding_handler=handler)
     table = ds.dataset(tmp_path / "lake" / "runs" / "run-1" / "interactions", format="parquet", partitioning="hive").to_table()
     got = {r["interaction_id"]: (r["reason_code"], r["reason_method"]) for r in table.to_pylist()}
@@ -128,7 +129,7 @@ def test_corrupt_gzip_and_empty_files_are_counted_not_fatal(tmp_path):
     write(tmp_path, "web", "garbage.jsonl.gz", b"this is not gzip at all\n" * 10)
     root = str(tmp_path)
     files = [path for path, _ in list_input_files(root)]
-    with TestPipeline() as p:
+    with TestPipeline(runner=LOCAL_RUNNER) as p:
         out = p | beam.Create(files) | ReadTouchpoints(root, chunk_bytes=4096)
         counted = out["counts"] | "Sum" >> beam.CombinePerKey(SumCounts()) | "Fates" >> beam.Map(lambda kv: (kv[0], kv[1][:4]))
         reconciled = counted | beam.Map(lambda kv: (kv[0].rsplit("/", 1)[1], kv[1][0] == kv[1][1] + kv[1][2], kv[1][2]))
@@ -207,7 +208,7 @@ def test_the_whole_job_as_one_transform(tmp_path):
 
     root = make_input(tmp_path)
     files = [path for path, _ in list_input_files(root)]
-    with TestPipeline() as p:
+    with TestPipeline(runner=LOCAL_RUNNER) as p:
         out = p | beam.Create(files) | IngestInteractions(job_spec(root, tmp_path))
         counts = out["counts"] | beam.MapTuple(lambda f, c: (f[len(root) + 1:], c[:4]))
         assert_that(counts, equal_to([("web/events.jsonl", (4, 3, 1, 1)), ("call_center/contacts.csv", (2, 1, 1, 0)),
@@ -250,3 +251,23 @@ def test_a_large_local_run_uses_every_core_unless_told_otherwise():
     assert decided(["--direct_num_workers=1"], 10 * PARALLEL_LOCAL_BYTES) == (1, "in_memory")
     assert decided(["--direct_running_mode", "multi_threading"], 10 * PARALLEL_LOCAL_BYTES)[1] == "multi_threading"
     assert decided(["--runner", "PortableRunner"], 10 * PARALLEL_LOCAL_BYTES) == (1, "in_memory")
+
+
+def test_a_local_run_stays_offline_on_the_fn_api_runner(tmp_path, monkeypatch):
+    """Beam's DirectRunner tries its Prism runner first, downloading it from GitHub: a local run must not."""
+    from apache_beam.runners.portability import prism_runner
+
+    from pipelines.ingest import run
+
+    tried = []
+
+    def prism(*_args, **_kwargs):
+        tried.append("prism")
+        raise RuntimeError("no Prism here")
+
+    monkeypatch.setattr(prism_runner.PrismRunner, "run_pipeline", prism)
+    root = make_input(tmp_path / "raw")
+    for runner in ([], ["--runner", "DirectRunner"]):
+        result = run(["--input", root, "--output", str(tmp_path / "lake"), "--no_gate", "--full", *runner])
+        assert result.manifest["totals"]["read"] == 7
+    assert tried == []
