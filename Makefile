@@ -30,14 +30,15 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/pytest -q -m slow
 
-## The ingest job on Apache Flink (a local Flink 1.19 standalone cluster, 1 TaskManager with 2 slots, and
-## Beam's job server; fetched from PyPI and Maven) against the DirectRunner: the same counts, ids and rows,
-## on a first and an incremental run.
+## The ingest job on Apache Flink (a local Flink 1.19 standalone cluster, 1 TaskManager with 2 slots, Beam's
+## job server and a Python worker pool; fetched from PyPI and Maven) against the local runner: the same
+## counts, ids and rows, on a first and an incremental run.
 test-flink: $(STAMP)
 	flink/flink.sh up
 	$(BIN)/pytest -q -m flink; status=$$?; flink/flink.sh down; exit $$status
 
-## Start / stop that cluster (http://localhost:8081) and the Beam job server (localhost:8099); see flink/flink.sh.
+## Start / stop that cluster (http://localhost:8081), the Beam job server (localhost:8099) and the worker pool
+## (localhost:50000); see flink/flink.sh.
 flink-up:
 	flink/flink.sh up
 

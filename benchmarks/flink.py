@@ -1,15 +1,16 @@
-"""The ingest job on Apache Flink beside the DirectRunner, on the same generated files.
+"""The ingest job on Apache Flink beside the local runner, on the same generated files.
 
-    python benchmarks/flink.py                       # ~1M events: DirectRunner, then Flink with 2 and 1 TaskManager slots
+    python benchmarks/flink.py                       # ~1M events: the local runner, then Flink with 2 and 1 TaskManager slots
     python benchmarks/flink.py --events 200000 --slots 2
 
 Each Flink row restarts the local cluster (flink/flink.sh) with that many slots and a TaskManager of
 --tm-memory (8192m) with --tm-off-heap (2048m) of direct memory for tasks: at ~1M events the job's
 largest elements (a whole chunk's Arrow table, every identity link in one table) fail Flink's defaults
 ("Record too large" for the sort buffer at 2048m; "Direct buffer memory" without the off-heap). Then it times
-`python -m pipelines.ingest --full --no_gate` submitted through Beam's job server (LOOPBACK: the Python
-workers run in the submitting process). Wall seconds are the whole run, planning and completing
-included; peak MB is the largest process the run started on this side (Flink's JVMs are not counted).
+`python -m pipelines.ingest --full --no_gate` submitted through Beam's job server, its Python work done by
+the worker pool's processes (EXTERNAL: one per task slot). Wall seconds are the whole run, planning and
+completing included; peak MB is the submitting process's (Flink's JVMs and the pool's workers are not
+counted).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import PYTHON, ROOT, dataset  # noqa: E402
 
-FLINK = ["--runner", "PortableRunner", "--job_endpoint", "localhost:8099", "--environment_type", "LOOPBACK"]
+FLINK = ["--runner", "PortableRunner", "--job_endpoint", "localhost:8099",
+         "--environment_type", "EXTERNAL", "--environment_config", "localhost:50000"]
 
 
 def timed_run(args: list[str], log: Path) -> tuple[float, float]:
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     try:
         tried = [int(s) for s in args.slots.split(",")]
-        configs = [("DirectRunner", None)] + [(f"Flink, {s} slot{'s' if s > 1 else ''}", s) for s in tried]
+        configs = [("local (FnApiRunner)", None)] + [(f"Flink, {s} slot{'s' if s > 1 else ''}", s) for s in tried]
         for name, slots in configs:
             cluster(slots, args.tm_memory, args.tm_off_heap)
             print(f"{name} ...", flush=True)

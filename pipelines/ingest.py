@@ -11,7 +11,8 @@ spec, runs it and completes the run on the driver.
 
     python -m pipelines.ingest --input data/raw --output data/warehouse/lake
     python -m pipelines.ingest --input data/raw --output data/warehouse/lake \
-        --runner PortableRunner --job_endpoint localhost:8099 --environment_type LOOPBACK   # Flink: make flink-up
+        --runner PortableRunner --job_endpoint localhost:8099 \
+        --environment_type EXTERNAL --environment_config localhost:50000                    # Flink: make flink-up
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The ingest job on Apache Flink gives what it gives on the DirectRunner: the same per-file counts, the
+"""The ingest job on Apache Flink gives what it gives on the local runner: the same per-file counts, the
 same interaction ids and every good and failed row the same, on a first run and an incremental second.
 
 Needs the Flink job server (`make test-flink` starts it: flink/flink.sh up); runs with `-m flink`."""
@@ -63,7 +63,7 @@ def test_flink_gives_what_the_direct_runner_gives(tmp_path):
     later = tmp_path / "later"
     generate(later, 120, seed=4, records_per_file=2000)
     results = {}
-    for name, extra in (("direct", []), ("flink", runner)):
+    for name, extra in (("local", []), ("flink", runner)):
         raw, lake = tmp_path / f"raw-{name}", tmp_path / f"lake-{name}"
         shutil.copytree(sample, raw)
         first = run(["--input", str(raw), "--output", str(lake), "--run_id", "first", "--chunk_mb", "0.25", "--buckets", "3", *extra])
@@ -77,10 +77,10 @@ def test_flink_gives_what_the_direct_runner_gives(tmp_path):
         assert second.manifest["incremental"]
         results[name, "second"] = published(lake, raw)
     for step in ("first", "second"):
-        direct, flink = results["direct", step], results["flink", step]
-        assert flink["files"] == direct["files"], step
-        assert flink["totals"] == direct["totals"], step
-        assert flink["ids"] == direct["ids"] and len(direct["ids"]) > 1000, step
-        assert flink["good"] == direct["good"], step
-        assert flink["failed"] == direct["failed"] and len(direct["failed"]) > 10, step
-    assert len(results["direct", "second"]["ids"]) > len(results["direct", "first"]["ids"])
+        local, flink = results["local", step], results["flink", step]
+        assert flink["files"] == local["files"], step
+        assert flink["totals"] == local["totals"], step
+        assert flink["ids"] == local["ids"] and len(local["ids"]) > 1000, step
+        assert flink["good"] == local["good"], step
+        assert flink["failed"] == local["failed"] and len(local["failed"]) > 10, step
+    assert len(results["local", "second"]["ids"]) > len(results["local", "first"]["ids"])
