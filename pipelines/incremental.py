@@ -3,7 +3,7 @@
 Every run folder holds, besides its Parquet:
     files.json          the registry: every raw file in the lake (path, size, modified, sha256, counts, the run that read it)
     keys/bucket=N.parquet   dedup keys of every record in the lake (interaction_id, record_version, file, line)
-    links.parquet       every identity link in the lake, with the file it came from
+    links/bucket=N.parquet  every identity link in the lake, with the file it came from
 
 A run lists the input (path, size, time last written, all from the file system's listing: no byte is
 read on the driver) and parses only files the registry does not hold as they are now. The workers

@@ -38,8 +38,9 @@ from pipelines.publish import current_run, publish
 from pipelines.quality import MAX_FAILED_SHARE, GateResult, run_gate
 from pipelines.quarantine import mark_quarantined
 from transforms.dedup import LOSER_SCHEMA
-from transforms.identity import IdentityConfig, IdentityConfigError, load_identity
-from transforms.job import RESOLUTION_FILE, IngestInteractions, JobSpec
+from transforms.identity import RESOLUTION_SCHEMA, IdentityConfig, IdentityConfigError, load_identity
+from transforms.identity_graph import RESOLUTION_DIR
+from transforms.job import IngestInteractions, JobSpec
 from transforms.read import estimated_raw_bytes, list_input
 from transforms.redact import lineage_name, pii_salt
 from transforms.schema import FAILED_SCHEMA
@@ -182,7 +183,8 @@ def complete_run(paths: dict[str, str], run_id: str, plan: Plan, previous: str |
     superseded = read_arrow(sorted(m.path for m in superseded_files)) if superseded_files else LOSER_SCHEMA.empty_table()
     carry = CarryResult()
     if previous is not None:
-        resolution = read_arrow([posixpath.join(paths["stage"], RESOLUTION_FILE)])
+        parts = FileSystems.match([posixpath.join(paths["stage"], RESOLUTION_DIR, "**", "*.arrow")])[0].metadata_list
+        resolution = read_arrow(sorted(m.path for m in parts)) if parts else RESOLUTION_SCHEMA.empty_table()
         carry = carry_forward(previous, paths["run"], superseded, plan.removed, resolution, run_id, identity)
     delete_tree(paths["stage"])
     if not FileSystems.match([posixpath.join(paths["failed"], "*.parquet")])[0].metadata_list:

@@ -9,7 +9,8 @@ Guards against over-merging (data/config/identity.yml): blocked values and patte
 (their links are dropped; a record whose own identifier is blocked is its own 'unidentified:'
 customer); an identifier other than an account tied to more identifiers of one type than
 `max_per_customer` allows is a hub and loses its links; a component still over a limit is cut at its
-busiest identifier that is not an account.
+busiest identifier that is not an account (among equals, one of a type over its limit, then the
+smaller reference: the answer never depends on the order of the input).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ ACCOUNT_PREFIX = "account:"
 UNIDENTIFIED_PREFIX = "unidentified:"
 DEFAULT_IDENTITY = Path(__file__).resolve().parents[1] / "data" / "config" / "identity.yml"
 CUT_PASSES = 5
+LARGEST = 10  # customers listed in the report, by identifiers (ties: the smaller customer id first)
+BUSIEST = 20  # hubs listed in the report
 # An identifier link: two identifiers one record ties together, and the file that said so.
 LINK_SCHEMA = pa.schema([("source_customer_ref", pa.string()), ("linked_ref", pa.string()), ("source_file", pa.string())])
 RESOLUTION_SCHEMA = pa.schema([("source_customer_ref", pa.string()), ("customer_id", pa.string())])
@@ -129,6 +132,7 @@ def resolve_identities(links: pa.Table, config: IdentityConfig | None = None) ->
     if n == 0:
         report.update(identifiers=0, customers=0, largest=[], over_limit=0, hub_count=0)
         return Resolved(RESOLUTION_SCHEMA.empty_table(), report)
+    rank = _ranks(refs)  # ties are broken by the reference, so the answer never depends on input order
     a, b = pc.index_in(left, refs).to_numpy(), pc.index_in(right, refs).to_numpy()
     pairs = np.unique(np.concatenate([np.stack([a, b], 1), np.stack([b, a], 1)]), axis=0)  # both directions, once
     src, dst = pairs[:, 0], pairs[:, 1]
@@ -143,27 +147,31 @@ def resolve_identities(links: pa.Table, config: IdentityConfig | None = None) ->
         hub |= ties > limit
     hub &= ~is_account
     report["hub_count"] = int(hub.sum())
-    report["hubs"] = _named(refs, np.flatnonzero(hub), np.bincount(src, minlength=n))  # the busiest 20
+    report["hubs"] = _named(refs, np.flatnonzero(hub), np.bincount(src, minlength=n), rank)  # the busiest 20
     keep = ~(hub[src] | hub[dst])
     src, dst = src[keep], dst[keep]
     # Components still over a limit are cut at their busiest identifier that is not an account.
     for _ in range(CUT_PASSES):
         component = _components(n, src, dst)
         over = np.zeros(component.max() + 1, dtype=bool)
+        of_over_type = np.zeros(n, dtype=bool)  # an identifier of a type its component has too many of
         for kind, limit in limits.items():
-            over |= np.bincount(component[kinds == kind], minlength=len(over)) > limit
+            too_many = np.bincount(component[kinds == kind], minlength=len(over)) > limit
+            over |= too_many
+            of_over_type |= (kinds == kind) & too_many[component]
         if not over.any():
             break
         degree = np.bincount(src, minlength=n)
         candidates = np.flatnonzero(over[component] & ~is_account & (degree > 0))
         if not len(candidates):
             break
-        order = np.lexsort((candidates, -degree[candidates], component[candidates]))
+        # per component: the busiest; among equals one of a type over its limit, then the smaller reference
+        order = np.lexsort((rank[candidates], ~of_over_type[candidates], -degree[candidates], component[candidates]))
         ranked = candidates[order]
         first = np.concatenate([[True], component[ranked][1:] != component[ranked][:-1]])
         cut = np.zeros(n, dtype=bool)
         cut[ranked[first]] = True
-        report["cut"] += _named(refs, np.flatnonzero(cut), degree)
+        report["cut"] += _named(refs, np.flatnonzero(cut), degree, rank)
         keep = ~(cut[src] | cut[dst])
         src, dst = src[keep], dst[keep]
     component = _components(n, src, dst)
@@ -180,7 +188,9 @@ def resolve_identities(links: pa.Table, config: IdentityConfig | None = None) ->
     ids = pc.if_else(pc.starts_with(root, ACCOUNT_PREFIX), pc.utf8_slice_codeunits(root, len(ACCOUNT_PREFIX)), root)
     resolved = pa.table([refs, ids], schema=RESOLUTION_SCHEMA)
     sizes = np.bincount(component)
-    largest = np.argsort(-sizes, kind="stable")[:10]
+    named = pc.if_else(pc.starts_with(representative, ACCOUNT_PREFIX), pc.utf8_slice_codeunits(representative, len(ACCOUNT_PREFIX)),
+                       representative)
+    largest = np.lexsort((_ranks(named), -sizes))[:LARGEST]
     report.update(identifiers=n, customers=int(len(sizes)), over_limit=int(over.sum()), largest=[
         {"customer_id": representative[int(c)].as_py().removeprefix(ACCOUNT_PREFIX), "identifiers": int(sizes[c]),
          "by_type": {str(k): int(v) for k, v in zip(*np.unique(kinds[component == c], return_counts=True))}}
@@ -193,9 +203,17 @@ def _components(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return connected_components(graph, directed=False)[1]
 
 
-def _named(refs: pa.Array, rows: np.ndarray, degree: np.ndarray, most: int = 20) -> list[dict]:
-    """The busiest of `rows` as {ref, links}, for the report (personal identifiers are hashes already)."""
-    top = rows[np.argsort(-degree[rows], kind="stable")][:most]
+def _ranks(refs: pa.Array) -> np.ndarray:
+    """Each reference's place in sorted order."""
+    rank = np.empty(len(refs), dtype=np.int64)
+    rank[pc.sort_indices(refs).to_numpy()] = np.arange(len(refs))
+    return rank
+
+
+def _named(refs: pa.Array, rows: np.ndarray, degree: np.ndarray, rank: np.ndarray, most: int = BUSIEST) -> list[dict]:
+    """The busiest of `rows` as {ref, links} (ties: the smaller reference first), for the report
+    (personal identifiers are hashes already)."""
+    top = rows[np.lexsort((rank[rows], -degree[rows]))][:most]
     return [{"ref": refs[int(i)].as_py(), "links": int(degree[i])} for i in top]
 
 

@@ -20,8 +20,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.identity import LINK_SCHEMA, CollectTables, IdentityConfig, Resolved, resolve_identities
-from transforms.quarantine import HeldBack, without_held
+from transforms.identity import LINK_SCHEMA, IdentityConfig
+from transforms.identity_graph import ResolveIdentitiesByKey
+from transforms.quarantine import HeldBack
 from transforms.read import COUNT_FIELDS, ReadTouchpoints, SumCounts, touchpoint_of
 from transforms.redact import PII_TYPES, SALT_ENV
 from transforms.steps import (
@@ -33,7 +34,6 @@ from transforms.steps import (
     FindDuplicates,
     LookUpCustomers,
     ProcessGroup,
-    SplitResolution,
     StageChunk,
     StagePublishedKeys,
     TagOpenTextsWithEmbeddings,
@@ -41,10 +41,6 @@ from transforms.steps import (
     run_paths,
 )
 from transforms.tagging import Taxonomy
-from transforms.write import write_parquet
-
-# the run's resolved identities, whole, for the driver's carry-forward (under the run's _stage/)
-RESOLUTION_FILE = "resolution.parquet"
 
 
 def write_manifest(rows, path: str, run_id: str, input_root: str, started_at: str, demo_salt: bool,
@@ -78,10 +74,10 @@ def write_manifest(rows, path: str, run_id: str, input_root: str, started_at: st
         handle.write(json.dumps(manifest, indent=2).encode())
 
 
-def write_identity_report(resolved: Resolved, path: str) -> None:
+def write_identity_report(report: dict, path: str) -> None:
     """identity_report.json: identifiers, customers, blocked links, hubs cut off, the largest customers."""
     with FileSystems.create(path) as handle:
-        handle.write(json.dumps(resolved.report, indent=2).encode())
+        handle.write(json.dumps(report, indent=2).encode())
 
 
 @dataclass(frozen=True)
@@ -116,8 +112,11 @@ def published_key_files(run_dir: str | None) -> list[str]:
 
 
 def published_links(run_dir: str | None) -> list[str]:
-    path = posixpath.join(run_dir, "links.parquet") if run_dir else None
-    return [path] if path and FileSystems.exists(path) else []
+    """The published run's link files: links/bucket=N.parquet (or one links.parquet, before schema 1.2)."""
+    if not run_dir:
+        return []
+    found = FileSystems.match([posixpath.join(run_dir, "links", "*.parquet"), posixpath.join(run_dir, "links.parquet")])
+    return sorted(m.path for result in found for m in result.metadata_list)
 
 
 def read_links(path: str, removed: frozenset[str]) -> pa.Table:
@@ -148,24 +147,17 @@ class IngestInteractions(beam.PTransform):
         # files whose records mostly failed: known once parsing is done, before any grouping step uses them
         held = beam.pvalue.AsSingleton(parsed["counts"] | "FilesToHoldBack" >> beam.CombineGlobally(HeldBack(spec.max_failed_share)))
 
-        # Identities: every link of the lake meets on one worker (connected components need the whole
-        # graph); the answer is split by identifier and looked up where it is needed.
-        carried_links = (pipeline | "PublishedLinksFile" >> beam.Create(published_links(spec.previous_run))
+        # Identities: the lake's links (this run's and the published ones) resolved by key, split by
+        # identifier the way the records' identifiers are, and looked up where they are needed.
+        carried_links = (pipeline | "PublishedLinkFiles" >> beam.Create(published_links(spec.previous_run))
                          | "ReadPublishedLinks" >> beam.Map(read_links, spec.removed))
-        links = (
+        identities = (
             (parsed["links"], carried_links)
             | "FlattenLinks" >> beam.Flatten()
-            | "CollectLinks" >> beam.CombineGlobally(CollectTables(LINK_SCHEMA))
-            | "DropHeldLinks" >> beam.Map(without_held, held)
+            | "ResolveIdentities" >> ResolveIdentitiesByKey(stage, spec.key_buckets, spec.identity, paths["links"], held)
         )
-        _ = links | "WriteLinks" >> beam.Map(write_parquet, paths["links"])
-        resolved = links | "ResolveIdentities" >> beam.Map(resolve_identities, spec.identity)
-        _ = resolved | "WriteIdentityReport" >> beam.Map(write_identity_report, paths["identity_report"])
-        resolution = (
-            resolved
-            | "Resolution" >> beam.Map(lambda r: r.resolution)
-            | "SplitResolution" >> beam.ParDo(SplitResolution(stage, spec.key_buckets, posixpath.join(stage, RESOLUTION_FILE)))
-        )
+        resolution = identities["resolution"]
+        _ = identities["report"] | "WriteIdentityReport" >> beam.Map(write_identity_report, paths["identity_report"])
 
         staged = parsed["good"] | "StageChunks" >> beam.ParDo(
             StageChunk(stage, spec.key_buckets, spec.buckets)).with_outputs(KEYS, REFS, main="records")

@@ -54,37 +54,26 @@ def stage_file(stage_root: str, kind: str, folder: str) -> str:
     return posixpath.join(stage_root, kind, folder, f"{uuid.uuid4().hex}.arrow")
 
 
-class StageChunk(beam.DoFn):
-    """Parsed records -> (day group, records path); tagged KEYS, (id bucket, keys path); tagged REFS,
-    (identifier bucket, identifiers path).
+class BufferedStage(beam.DoFn):
+    """Stages Arrow parts by (kind, number) under `stage_root`: parts are buffered across the elements of
+    a bundle and written when the buffer passes `flush_bytes` (largest labels first) or the bundle ends,
+    so the number of staging files grows with the data, not with elements x labels. Emits (number, path):
+    on the main output for the kind `main_kind`, tagged with the kind's name for the others."""
 
-    Parts are buffered per label across the chunks of a bundle and written when the buffer passes
-    `flush_bytes` (largest labels first) or the bundle ends, so the number of staging files grows
-    with the data, not with chunks x groups.
-    """
+    main_kind = ""
 
-    def __init__(self, stage_root: str, id_buckets: int, date_groups: int, flush_bytes: int = 128 * 1024 * 1024):
-        self.stage_root, self.id_buckets, self.date_groups = stage_root, id_buckets, date_groups
-        self.flush_bytes = flush_bytes
-
-    def setup(self):
-        self.con = macro_connection()
+    def __init__(self, stage_root: str, flush_bytes: int = 128 * 1024 * 1024):
+        self.stage_root, self.flush_bytes = stage_root, flush_bytes
 
     def start_bundle(self):
         self.buffers: dict[tuple[str, int], list[pa.Table]] = {}
         self.sizes: dict[tuple[str, int], int] = {}
 
-    def process(self, table: pa.Table):
-        buckets, groups, ref_buckets = assign(self.con, table, self.id_buckets, self.date_groups)
-        for bucket, keys in split(table.select(KEY_COLUMNS).append_column("date_group", groups), buckets):
-            self._add((KEYS, bucket), keys)
-        for group, records in split(table, groups):
-            self._add(("records", group), records)
-        named = pc.is_valid(table["source_customer_ref"])
-        refs = pa.table([table["source_customer_ref"], groups, ref_buckets], names=REF_SCHEMA.names + ["bucket"]).filter(named)
-        refs = refs.group_by(refs.column_names).aggregate([])
-        for bucket, part in split(refs.select(REF_SCHEMA.names), refs["bucket"].combine_chunks()):
-            self._add((REFS, bucket), part)
+    def add(self, kind: str, number: int, part: pa.Table) -> None:
+        self.buffers.setdefault((kind, number), []).append(part)
+        self.sizes[kind, number] = self.sizes.get((kind, number), 0) + part.nbytes
+
+    def flush_if_full(self):
         if sum(self.sizes.values()) > self.flush_bytes:
             for label in sorted(self.sizes, key=self.sizes.get, reverse=True):
                 yield self._write(label)
@@ -99,17 +88,40 @@ class StageChunk(beam.DoFn):
             else:
                 yield GlobalWindows.windowed_value(out)
 
-    def _add(self, label: tuple[str, int], part: pa.Table) -> None:
-        self.buffers.setdefault(label, []).append(part)
-        self.sizes[label] = self.sizes.get(label, 0) + part.nbytes
-
     def _write(self, label: tuple[str, int]):
         kind, number = label
         parts = self.buffers.pop(label)
         del self.sizes[label]
         folder = f"group={number:05d}" if kind == "records" else f"bucket={number:05d}"
         path = write_arrow(pa.concat_tables(parts).combine_chunks(), stage_file(self.stage_root, kind, folder))
-        return (number, path) if kind == "records" else beam.pvalue.TaggedOutput(kind, (number, path))
+        return (number, path) if kind == self.main_kind else beam.pvalue.TaggedOutput(kind, (number, path))
+
+
+class StageChunk(BufferedStage):
+    """Parsed records -> (day group, records path); tagged KEYS, (id bucket, keys path); tagged REFS,
+    (identifier bucket, identifiers path)."""
+
+    main_kind = "records"
+
+    def __init__(self, stage_root: str, id_buckets: int, date_groups: int, flush_bytes: int = 128 * 1024 * 1024):
+        super().__init__(stage_root, flush_bytes)
+        self.id_buckets, self.date_groups = id_buckets, date_groups
+
+    def setup(self):
+        self.con = macro_connection()
+
+    def process(self, table: pa.Table):
+        buckets, groups, ref_buckets = assign(self.con, table, self.id_buckets, self.date_groups)
+        for bucket, keys in split(table.select(KEY_COLUMNS).append_column("date_group", groups), buckets):
+            self.add(KEYS, bucket, keys)
+        for group, records in split(table, groups):
+            self.add("records", group, records)
+        named = pc.is_valid(table["source_customer_ref"])
+        refs = pa.table([table["source_customer_ref"], groups, ref_buckets], names=REF_SCHEMA.names + ["bucket"]).filter(named)
+        refs = refs.group_by(refs.column_names).aggregate([])
+        for bucket, part in split(refs.select(REF_SCHEMA.names), refs["bucket"].combine_chunks()):
+            self.add(REFS, bucket, part)
+        yield from self.flush_if_full()
 
 
 class StagePublishedKeys(beam.DoFn):
@@ -171,22 +183,6 @@ class FindDuplicates(beam.DoFn):
             yield beam.pvalue.TaggedOutput(DUPLICATES, counts(source_file, duplicates=n))
         for group, part in split(losers.select(LOSER_SCHEMA.names).cast(LOSER_SCHEMA), losers["date_group"].combine_chunks()):
             yield group, write_arrow(part, stage_file(self.stage_root, "losers", f"group={group:05d}"))
-
-
-class SplitResolution(beam.DoFn):
-    """The resolved identities -> (identifier bucket, path) per bucket, by the hash StageChunk uses;
-    the whole table is also written to `whole_path`, for the driver's carry-forward."""
-
-    def __init__(self, stage_root: str, id_buckets: int, whole_path: str):
-        self.stage_root, self.id_buckets, self.whole_path = stage_root, id_buckets, whole_path
-
-    def setup(self):
-        self.con = macro_connection()
-
-    def process(self, resolution: pa.Table):
-        write_parquet(resolution, self.whole_path)
-        for bucket, part in split(resolution, hash_buckets(self.con, resolution["source_customer_ref"], self.id_buckets)):
-            yield bucket, write_arrow(part, stage_file(self.stage_root, "resolution", f"bucket={bucket:05d}"))
 
 
 class LookUpCustomers(beam.DoFn):
@@ -327,6 +323,6 @@ def run_paths(output: str, run_id: str) -> dict[str, str]:
         "manifest": posixpath.join(run_dir, "manifest.json"),
         "stage": posixpath.join(run_dir, "_stage"),
         "keys": posixpath.join(run_dir, "keys"),
-        "links": posixpath.join(run_dir, "links.parquet"),
+        "links": posixpath.join(run_dir, "links"),
         "identity_report": posixpath.join(run_dir, "identity_report.json"),
     }

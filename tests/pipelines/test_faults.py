@@ -157,7 +157,7 @@ def test_a_quarantined_file_neither_supersedes_nor_stitches(tmp_path):
     before = {r["interaction_id"]: r for r in ds.dataset(Path(control.run_dir) / "interactions", format="parquet",
                                                          partitioning="hive").to_table().to_pylist()}
     assert rows["web:p7"]["customer_id"] == before["web:p7"]["customer_id"], "a held-back file's link stitched a customer"
-    links = ds.dataset(Path(result.run_dir) / "links.parquet", format="parquet").to_table()
+    links = ds.dataset(Path(result.run_dir) / "links", format="parquet").to_table()
     assert not [f for f in links["source_file"].to_pylist() if f.endswith(("identify.jsonl", "tickets-2.json"))]
     failed = ds.dataset(Path(result.run_dir) / "failed", format="parquet").to_table().to_pylist()
     held = sorted((Path(r["source_file"]).name, r["error_type"]) for r in failed if r["error_type"] == "quarantined")

@@ -5,7 +5,6 @@ from datetime import datetime, timezone
 
 import apache_beam as beam
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
@@ -191,7 +190,8 @@ def test_a_worker_with_the_code_but_not_the_data_folder_imports_the_job(tmp_path
     # the steps after parsing set up without the salt or the identity guards (which the driver hands to parsing)
     code = ("import transforms.read, transforms.steps as t, transforms.write, transforms.tagging, transforms.sources as s; "
             "assert not s.DEFAULT_TOUCHPOINTS.exists(); t.StageChunk('stage', 1, 1).setup(); t.FindDuplicates('stage').setup(); "
-            "t.StagePublishedKeys('stage', 1).setup(); t.SplitResolution('stage', 1, 'r.parquet').setup(); "
+            "t.StagePublishedKeys('stage', 1).setup(); import transforms.identity_graph as g; g.StageEdges('stage', 1).setup(); "
+            "g.FindHubs('stage', 1, None, 'links').setup(); g.PassLabels('stage', 1).setup(); g.FinalLabels('stage', 1).setup(); "
             "print('imported')")
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                           env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"})
@@ -228,7 +228,7 @@ def test_the_whole_job_as_one_transform(tmp_path):
     assert days == ["occurred_date=2026-02-10", "occurred_date=2026-02-11", "occurred_date=2026-02-12"]
     failed = ds.dataset(run_dir / "failed", format="parquet").to_table()
     assert sorted(failed["error_type"].to_pylist()) == sorted(["malformed_json", "csv_column_count", "unknown_touchpoint"])
-    assert pq.read_table(run_dir / "links.parquet").num_rows == 1 and json.loads((run_dir / "identity_report.json").read_text())["customers"] == 1
+    assert ds.dataset(run_dir / "links", format="parquet").count_rows() == 1 and json.loads((run_dir / "identity_report.json").read_text())["customers"] == 1
 
 
 def test_a_local_run_stays_offline_on_the_fn_api_runner(tmp_path, monkeypatch):
