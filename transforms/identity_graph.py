@@ -99,8 +99,8 @@ class StageEdges(BufferedStage):
 
     main_kind = EDGES
 
-    def __init__(self, stage_root: str, buckets: int):
-        super().__init__(stage_root)
+    def __init__(self, stage_root: str, buckets: int, flush_bytes: int = 32 * 1024 * 1024):
+        super().__init__(stage_root, flush_bytes)
         self.buckets = buckets
 
     def setup(self):
@@ -375,7 +375,8 @@ def _cut_part(resolved) -> dict:
 
 
 class ResolveIdentitiesByKey(beam.PTransform):
-    """Link tables -> {"resolution": (identifier bucket, path), "report": the identity report}.
+    """Link tables (one PCollection, or several: each is staged in the step that makes it) ->
+    {"resolution": (identifier bucket, path), "report": the identity report}.
 
     `held` (a side input: file -> why) drops the links of held-back files; the lake's links are written
     to `links_dir`, one Parquet file per bucket, for the next run."""
@@ -387,9 +388,11 @@ class ResolveIdentitiesByKey(beam.PTransform):
 
     def expand(self, links):
         stage, buckets = self.stage_root, self.buckets
+        sources = links if isinstance(links, (tuple, list)) else (links,)
+        staged = [source | f"StageEdges{i}" >> beam.ParDo(StageEdges(stage, buckets)) for i, source in enumerate(sources)]
         hubs = (
-            links
-            | "StageEdges" >> beam.ParDo(StageEdges(stage, buckets))
+            staged
+            | "StagedEdges" >> beam.Flatten()
             | "EdgesByBucket" >> beam.GroupByKey()
             | "FindHubs" >> beam.ParDo(FindHubs(stage, buckets, self.config, self.links_dir), self.held).with_outputs(
                 NODES, REMOVED, REPORT, main=EDGES)

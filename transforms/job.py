@@ -129,7 +129,8 @@ def read_links(path: str, removed: frozenset[str]) -> pa.Table:
 
 
 class IngestInteractions(beam.PTransform):
-    """Input file paths -> the run's files. Returns the per-file counts and the failed records.
+    """Input file paths -> the run's files. Returns the per-file counts and the failed-record files
+    written, as (path, rows).
 
     `embedding_handler` replaces the packaged sentence encoder's model handler (tests)."""
 
@@ -151,11 +152,8 @@ class IngestInteractions(beam.PTransform):
         # identifier the way the records' identifiers are, and looked up where they are needed.
         carried_links = (pipeline | "PublishedLinkFiles" >> beam.Create(published_links(spec.previous_run))
                          | "ReadPublishedLinks" >> beam.Map(read_links, spec.removed))
-        identities = (
-            (parsed["links"], carried_links)
-            | "FlattenLinks" >> beam.Flatten()
-            | "ResolveIdentities" >> ResolveIdentitiesByKey(stage, spec.key_buckets, spec.identity, paths["links"], held)
-        )
+        identities = (parsed["links"], carried_links) | "ResolveIdentities" >> ResolveIdentitiesByKey(
+            stage, spec.key_buckets, spec.identity, paths["links"], held)
         resolution = identities["resolution"]
         _ = identities["report"] | "WriteIdentityReport" >> beam.Map(write_identity_report, paths["identity_report"])
 
@@ -186,8 +184,10 @@ class IngestInteractions(beam.PTransform):
             processed = grouped | "DropStitchTag" >> beam.ParDo(process, held).with_outputs(UNSURE, HELD, main="tagged")
             _ = {"tagged": processed.tagged, "unsure": processed[UNSURE]} | "Embeddings" >> TagOpenTextsWithEmbeddings(
                 spec.taxonomy, paths["interactions"], spec.run_id, self.embedding_handler)
-        failed = (parsed["failed"], processed[HELD]) | "FlattenFailed" >> beam.Flatten()
-        _ = failed | "WriteFailed" >> beam.ParDo(WriteFailed(paths["failed"]))
+        # each source of failed records is written in the step that found them
+        written = [part | f"WriteFailed{i}" >> beam.ParDo(WriteFailed(paths["failed"]))
+                   for i, part in enumerate((*parsed["failed"], processed[HELD]))]
+        failed = written | "FailedFiles" >> beam.Flatten()
         counts = (
             (parsed["counts"], found[DUPLICATES])
             | "FlattenCounts" >> beam.Flatten()

@@ -184,7 +184,11 @@ class SumCounts(beam.CombineFn):
 def ReadTouchpoints(pipeline_or_files, input_root: str, chunk_bytes: int = DEFAULT_CHUNK_BYTES, salt: str | None = None,
                     adapters: dict[str, tuple[SourceAdapter, ...]] | None = None, identity: IdentityConfig | None = None):
     """Paths -> {'good', 'failed', 'counts', 'links', 'prints', 'changed'} PCollections; `adapters`
-    (folder -> its adapters) default to data/config/touchpoints.yml."""
+    (folder -> its adapters) default to data/config/touchpoints.yml.
+
+    'failed' is a pair of PCollections (files that failed whole while planning, records that failed
+    parsing), left unflattened: a consumer applied to each runs in the step that made its records, so a
+    runner need not hold them all until a later step."""
     adapters = default_adapters() if adapters is None else adapters
     planned = pipeline_or_files | "PlanChunks" >> beam.ParDo(PlanChunks(input_root, adapters, chunk_bytes, salt)).with_outputs(
         FAILED, COUNTS, PRINTS, main="chunks")
@@ -193,7 +197,7 @@ def ReadTouchpoints(pipeline_or_files, input_root: str, chunk_bytes: int = DEFAU
         | "SpreadChunks" >> beam.Reshuffle()
         | "ParseChunks" >> beam.ParDo(ParseChunk(adapters, chunk_bytes, salt, identity)).with_outputs(FAILED, COUNTS, LINKS, CHANGED, main="good")
     )
-    failed = (planned[FAILED], parsed[FAILED]) | "FlattenFailed" >> beam.Flatten()
+    failed = (planned[FAILED], parsed[FAILED])
     counted = (planned[COUNTS], parsed[COUNTS]) | "FlattenCounts" >> beam.Flatten()
     return {"good": parsed.good, "failed": failed, "counts": counted, "links": parsed[LINKS],
             "prints": planned[PRINTS], "changed": parsed[CHANGED]}

@@ -52,7 +52,7 @@ def test_read_touchpoints_counts_every_record_of_every_file(tmp_path):
             (f"{root}/call_center/contacts.csv", (2, 1, 1, 0)),
             (f"{root}/fax/old.txt", (1, 0, 1, 0)),
         ]), label="CheckCounts")
-        failed = out["failed"] | "FailedRows" >> beam.FlatMap(
+        failed = out["failed"] | "AllFailed" >> beam.Flatten() | "FailedRows" >> beam.FlatMap(
             lambda t: zip(t["source_file"].to_pylist(), t["source_line"].to_pylist(), t["error_type"].to_pylist()))
         assert_that(failed, equal_to([
             (f"{root}/web/events.jsonl", 4, "malformed_json"),
@@ -134,7 +134,7 @@ def test_corrupt_gzip_and_empty_files_are_counted_not_fatal(tmp_path):
         reconciled = counted | beam.Map(lambda kv: (kv[0].rsplit("/", 1)[1], kv[1][0] == kv[1][1] + kv[1][2], kv[1][2]))
         assert_that(reconciled, equal_to([("cut.jsonl.gz", True, 1), ("empty.jsonl", True, 0), ("garbage.jsonl.gz", True, 1)]),
                     label="Reconciled")
-        kinds = out["failed"] | beam.FlatMap(lambda t: zip(t["source_file"].to_pylist(), t["error_type"].to_pylist()))
+        kinds = out["failed"] | beam.Flatten() | beam.FlatMap(lambda t: zip(t["source_file"].to_pylist(), t["error_type"].to_pylist()))
         # A gzip cut short loses only its last, partial line; one that is not gzip at all is unreadable.
         assert_that(kinds | beam.Map(lambda k: (k[0].rsplit("/", 1)[1], k[1])),
                     equal_to([("cut.jsonl.gz", "malformed_json"), ("garbage.jsonl.gz", "unreadable_file")]), label="Kinds")
