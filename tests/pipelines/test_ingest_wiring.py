@@ -231,6 +231,28 @@ def test_the_whole_job_as_one_transform(tmp_path):
     assert ds.dataset(run_dir / "links", format="parquet").count_rows() == 1 and json.loads((run_dir / "identity_report.json").read_text())["customers"] == 1
 
 
+def test_a_large_local_run_uses_every_core_unless_told_otherwise():
+    import os
+
+    from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
+
+    from pipelines.ingest import PARALLEL_LOCAL_BYTES, use_every_core
+
+    def decided(argv, raw_bytes):
+        options = PipelineOptions(argv)
+        if "--runner" not in argv:
+            options.view_as(beam.options.pipeline_options.StandardOptions).runner = "DirectRunner"
+        use_every_core(options, raw_bytes, argv)
+        direct = options.view_as(DirectOptions)
+        return direct.direct_num_workers, direct.direct_running_mode
+
+    assert decided([], PARALLEL_LOCAL_BYTES) == (os.cpu_count(), "multi_processing")
+    assert decided([], PARALLEL_LOCAL_BYTES - 1) == (1, "in_memory")  # a small run stays in-process
+    assert decided(["--direct_num_workers=1"], 10 * PARALLEL_LOCAL_BYTES) == (1, "in_memory")
+    assert decided(["--direct_running_mode", "multi_threading"], 10 * PARALLEL_LOCAL_BYTES)[1] == "multi_threading"
+    assert decided(["--runner", "PortableRunner"], 10 * PARALLEL_LOCAL_BYTES) == (1, "in_memory")
+
+
 def test_a_local_run_stays_offline_on_the_fn_api_runner(tmp_path, monkeypatch):
     """Beam's DirectRunner tries its Prism runner first, downloading it from GitHub: a local run must not."""
     from apache_beam.runners.portability import prism_runner
