@@ -133,12 +133,13 @@ def _link_or_copy(source: str, target: str) -> None:
 
 
 def _read_parquet(path: str, columns: list[str] | None = None, schema: pa.Schema | None = None) -> pa.Table:
+    """A Parquet file through FileSystems, reading only the column chunks asked for (the handle seeks)."""
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-        data = pa.BufferReader(handle.read())
-    if schema is not None:
-        return pq.read_table(data, schema=schema)
-    names = pq.read_schema(data).names
-    return pq.read_table(data, columns=[c for c in columns if c in names] if columns else None)
+        parquet = pq.ParquetFile(handle)
+        if schema is not None:  # a file written before a column existed gets it, null
+            return conform(parquet.read(), schema)
+        names = parquet.schema_arrow.names
+        return parquet.read(columns=[c for c in columns if c in names] if columns else None)
 
 
 @dataclass

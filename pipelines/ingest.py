@@ -31,11 +31,11 @@ from datetime import datetime, timezone
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions, WorkerOptions
 
 from pipelines.incremental import CarryResult, Plan, carry_forward, files_on_days, load_registry, plan_run, write_registry
 from pipelines.options import IngestOptions
-from pipelines.publish import current_run, publish
+from pipelines.publish import current_run, current_run_id, publish
 from pipelines.quality import MAX_FAILED_SHARE, GateResult, run_gate
 from pipelines.quarantine import mark_quarantined
 from transforms.dedup import LOSER_SCHEMA
@@ -234,6 +234,9 @@ def use_every_core(pipeline_options: PipelineOptions, raw_bytes: int, argv: list
     direct = pipeline_options.view_as(DirectOptions)
     direct.direct_num_workers = os.cpu_count() or 1
     direct.direct_running_mode = "multi_processing"
+    workers = pipeline_options.view_as(WorkerOptions)
+    if workers.default_sdk_harness_log_level is None:  # the worker processes' INFO lines are Beam's, not the job's
+        workers.default_sdk_harness_log_level = "WARNING"
 
 
 def run(argv: list[str] | None = None, **values) -> IngestResult:
@@ -261,6 +264,9 @@ def run(argv: list[str] | None = None, **values) -> IngestResult:
     started = datetime.now(timezone.utc).replace(microsecond=0)
     run_id = options.run_id or new_run_id(started)
     paths = run_paths(options.output, run_id)
+    if run_id == current_run_id(options.output):
+        raise IngestError(f"--run_id {run_id}: that run is the published one; give the new run another name")
+    delete_tree(paths["run"])  # what an earlier attempt under this name left (a crashed run's staging, its links)
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
     reading = set(plan.read)
     use_every_core(settings.pipeline_options, estimated_raw_bytes([(path, size) for path, size in files if path in reading]), argv)

@@ -79,13 +79,18 @@ def _internal_errors(failed_dir: str | None) -> list[str]:
             zip(table["source_file"].to_pylist()[:3], table["error_message"].to_pylist()[:3])]
 
 
-def _repeated_ids(files: list[str]) -> int:
+def _fs_path(path: str) -> str:
+    """A path as pyarrow's file system of it names it: gs://bucket/key -> bucket/key; a local path as is."""
+    return path.split("://", 1)[1] if "://" in path else path
+
+
+def _repeated_ids(files: list[str], filesystem=None) -> int:
     """Ids that appear more than once. DuckDB counts (within its memory limit, spilling beyond it) while
     pyarrow reads the files, from a local disk or an object store alike."""
     import duckdb
 
     con = duckdb.connect(config={"memory_limit": "512MB"})
-    con.register("run_ids", ds.dataset(list(files), format="parquet").scanner(columns=["interaction_id"]))
+    con.register("run_ids", ds.dataset(list(files), format="parquet", filesystem=filesystem).scanner(columns=["interaction_id"]))
     return con.execute("select count(*) - count(distinct interaction_id) from run_ids").fetchone()[0]
 
 
@@ -121,9 +126,9 @@ def run_gate(interactions_dir: str, manifest_path: str, taxonomy: Taxonomy,
     with FileSystems.open(manifest_path) as handle:
         manifest = json.loads(handle.read())
     failures = check_manifest(manifest, max_failed_share)
-    dataset = ds.dataset(interactions_dir, format="parquet", partitioning="hive")
+    dataset = ds.dataset(interactions_dir, format="parquet", partitioning="hive")  # local, gs:// or s3://
     buckets = defaultdict(list)
-    for path in dataset.files if only is None else sorted(set(only)):
+    for path in dataset.files if only is None else sorted({_fs_path(p) for p in only}):
         buckets[PurePosixPath(path).name].append(path)
     if not dataset.files:
         return GateResult(False, 1, failures + ["no interactions were written"], 0)
@@ -136,8 +141,8 @@ def run_gate(interactions_dir: str, manifest_path: str, taxonomy: Taxonomy,
     failed: dict[str, list] = {}
     rows = checked = 0
     for name in sorted(buckets):
-        frame = ds.dataset(buckets[name], format="parquet", partitioning="hive", partition_base_dir=interactions_dir) \
-            .to_table(columns=GATE_COLUMNS).to_pandas()
+        frame = ds.dataset(buckets[name], format="parquet", partitioning="hive", partition_base_dir=_fs_path(interactions_dir),
+                           filesystem=dataset.filesystem).to_table(columns=GATE_COLUMNS).to_pandas()
         rows += len(frame)
         result = validation.run(batch_parameters={"dataframe": frame})
         checked = len(result.results)
@@ -152,7 +157,7 @@ def run_gate(interactions_dir: str, manifest_path: str, taxonomy: Taxonomy,
     failures += [_describe(config, unexpected if unexpected else None, observed, examples)
                  for config, unexpected, observed, examples in failed.values()]
     failures += _internal_errors(failed_dir)
-    repeated = _repeated_ids(dataset.files)
+    repeated = _repeated_ids(dataset.files, dataset.filesystem)
     if repeated:
         failures.append(f"interaction_id is not unique across the run: {repeated} ids appear more than once")
     return GateResult(not failures, checked + 2, failures, rows)

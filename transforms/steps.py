@@ -167,6 +167,8 @@ class FindDuplicates(beam.DoFn):
     def process(self, element, held: dict[str, str] | None = None):
         bucket, paths = element
         keys = without_held(read_arrow(sorted(paths), promote=True), held or {})  # a held-back file supersedes nothing
+        if "date_group" not in keys.column_names:  # only published keys in this bucket: none of them is this run's
+            keys = keys.append_column("date_group", pa.nulls(keys.num_rows, pa.int32()))
         if "published" in keys.column_names:
             keys = keys.set_column(keys.schema.get_field_index("published"), "published", pc.fill_null(keys["published"], False))
         ranked = rank_copies(self.con, keys)

@@ -228,3 +228,27 @@ def test_a_rejected_run_stays_under_runs_and_old_runs_are_pruned(lake):
     write(raw, "web", "c.jsonl", event("m8", 6))
     assert ingest("--run_id", "r4", "--keep_runs", "2").published
     assert sorted(p.name for p in (out / "runs").iterdir()) == ["r3", "r4"] and current_run_id(out) == "r4"
+
+
+def test_a_file_that_goes_leaves_the_lake_when_no_bucket_gets_new_keys(lake):
+    """Only published keys reach the dedup buckets (a file went, nothing new came): the run still ends."""
+    raw, out, ingest = lake
+    first = ingest("--run_id", "r1", "--buckets", "4")
+    assert {r.split(":")[0] for r in lake_rows(first)} == {"web", "email"}
+    (raw / "email" / "tickets-1.json").unlink()
+    second = ingest("--run_id", "r2", "--buckets", "4")
+    assert second.published and {r.split(":")[0] for r in lake_rows(second)} == {"web"}
+    assert [Path(f).name for f in second.manifest["incremental"]["files_removed"]] == ["tickets-1.json"]
+
+
+def test_a_run_id_names_one_run(lake):
+    """A retried name starts clean (nothing an earlier attempt staged is read); the published run's name is refused."""
+    raw, out, ingest = lake
+    ingest("--run_id", "r1")
+    with pytest.raises(IngestError, match="published"):
+        ingest("--run_id", "r1", "--full")
+    leftover = out / "runs" / "r2" / "_stage" / "superseded" / "bucket=00000.parquet"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"left by a crashed attempt")
+    write(raw, "web", "b.jsonl", event("m9", 4))
+    assert ingest("--run_id", "r2").published and not leftover.exists()
