@@ -6,8 +6,9 @@ Every run folder holds, besides its Parquet:
     links/bucket=N.parquet  every identity link in the lake, with the file it came from
 
 A run lists the input (path, size, time last written, all from the file system's listing: no byte is
-read on the driver) and parses only files the registry does not hold as they are now. The workers
-hash every byte they read; the registry keeps that sha256 with the listing. Files that changed, or
+read on the driver) and parses only files the registry does not hold as they are now; a file written
+again with the same size is hashed on the workers first and read only if its bytes changed. The
+workers hash every byte they read; the registry keeps that sha256 with the listing. Files that changed, or
 that --reprocess names (by glob or by the days their records fall on), are read again and everything they gave before is removed. The published keys join the
 dedup buckets, so an event re-sent in a later file is a duplicate of that file, and a newer version of
 a published record supersedes it. Identity links of the whole lake are resolved again; carried rows
@@ -57,6 +58,9 @@ class Plan:
     removed: set[str] = field(default_factory=set)    # published files whose records go (changed, reprocessed, gone)
     unchanged: list[str] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # path -> lineage name
+    # read unless their bytes are the registry's: the same size, written again (a copy, a sync)
+    touched: list[str] = field(default_factory=list)
+    refreshed: dict[str, float] = field(default_factory=dict)  # lineage name -> time written, for the registry
 
     @property
     def read_names(self) -> set[str]:
@@ -96,8 +100,23 @@ def plan_run(files: list[tuple[str, int]], modified: dict[str, float], registry:
         plan.read.append(path)
         if known is not None:
             plan.removed.add(names[path])
+            if not forced(path) and known["sha256"] and known["size"] == prints[names[path]][0]:
+                plan.touched.append(path)
     plan.removed |= {name for name in registry if name not in prints and name.startswith(root)}
     return plan
+
+
+def settle_touched(plan: Plan, registry: dict[str, dict], digests: dict[str, str]) -> None:
+    """Touched files whose bytes (hashed on the workers: `digests`, path -> sha256) are the registry's
+    are unchanged after all; the registry takes their new time written."""
+    for path in plan.touched:
+        name = plan.names[path]
+        if digests.get(path) == registry[name]["sha256"]:
+            plan.read.remove(path)
+            plan.removed.discard(name)
+            plan.unchanged.append(path)
+            plan.refreshed[name] = plan.fingerprints[name][1]
+    plan.touched = []
 
 
 def files_on_days(run_dir: str, first_day: str | None, last_day: str | None) -> set[str]:
@@ -200,6 +219,8 @@ def write_registry(run_dir: str, previous: dict[str, dict], plan: Plan, manifest
     manifest) and the time last written as listed before the run: a file rewritten during the read has
     no sha256, and one rewritten after the listing has a newer time; either is read again."""
     files = {name: entry for name, entry in previous.items() if name not in plan.removed and name not in plan.read_names}
+    for name, modified in plan.refreshed.items():
+        files[name] = {**files[name], "modified": modified}
     for entry in manifest["files"]:
         size, modified = plan.fingerprints.get(entry["file"], (None, None))
         sha = entry.get("sha256")

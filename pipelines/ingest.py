@@ -33,7 +33,16 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions, WorkerOptions
 
-from pipelines.incremental import CarryResult, Plan, carry_forward, files_on_days, load_registry, plan_run, write_registry
+from pipelines.incremental import (
+    CarryResult,
+    Plan,
+    carry_forward,
+    files_on_days,
+    load_registry,
+    plan_run,
+    settle_touched,
+    write_registry,
+)
 from pipelines.options import IngestOptions
 from pipelines.publish import current_run, current_run_id, publish
 from pipelines.quality import MAX_FAILED_SHARE, GateResult, run_gate
@@ -41,7 +50,7 @@ from pipelines.quarantine import mark_quarantined
 from transforms.dedup import LOSER_SCHEMA
 from transforms.identity import RESOLUTION_SCHEMA, IdentityConfig, IdentityConfigError, load_identity
 from transforms.identity_graph import RESOLUTION_DIR
-from transforms.job import IngestInteractions, JobSpec
+from transforms.job import IngestInteractions, JobSpec, hash_on_workers
 from transforms.read import estimated_raw_bytes, list_input
 from transforms.redact import lineage_name, pii_salt
 from transforms.schema import FAILED_SCHEMA
@@ -257,6 +266,12 @@ def run(argv: list[str] | None = None, **values) -> IngestResult:
     registry = load_registry(previous_dir)
     plan = plan_run(files, listing.modified, registry, options.input, tuple(options.reprocess or ()), days, options.full,
                     pii_salt()[0])
+    logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    if plan.touched:  # written again with the same size: read only if the workers find other bytes
+        scratch = posixpath.join(options.output, "_fingerprints")
+        digests = hash_on_workers(plan.touched, settings.pipeline_options, posixpath.join(scratch, f"{secrets.token_hex(4)}.json"))
+        delete_tree(scratch)
+        settle_touched(plan, registry, digests)
     if plan.nothing_new:
         with FileSystems.open(posixpath.join(previous_dir, "manifest.json")) as handle:
             manifest = json.loads(handle.read())
@@ -267,7 +282,6 @@ def run(argv: list[str] | None = None, **values) -> IngestResult:
     if run_id == current_run_id(options.output):
         raise IngestError(f"--run_id {run_id}: that run is the published one; give the new run another name")
     delete_tree(paths["run"])  # what an earlier attempt under this name left (a crashed run's staging, its links)
-    logging.getLogger("apache_beam").setLevel(logging.WARNING)
     reading = set(plan.read)
     use_every_core(settings.pipeline_options, estimated_raw_bytes([(path, size) for path, size in files if path in reading]), argv)
     buckets = bucket_count(options, [(path, size) for path, size in files if path in reading])

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
+from transforms.framing import file_digest
 from transforms.identity import LINK_SCHEMA, IdentityConfig
 from transforms.identity_graph import ResolveIdentitiesByKey
 from transforms.quarantine import HeldBack
@@ -103,6 +104,25 @@ class JobSpec:
     # and the lineage names of the files whose records leave the lake (changed, reprocessed, gone)
     previous_run: str | None = None
     removed: frozenset[str] = frozenset()
+
+
+def fingerprint(path: str) -> tuple[str, str]:
+    """(path, sha256 of its bytes as stored)."""
+    return path, file_digest(path)[1]
+
+
+def hash_on_workers(paths: list[str], options, out_path: str) -> dict[str, str]:
+    """sha256 of each file, computed by the runner's workers (a small job of its own); path -> digest."""
+    with beam.Pipeline(options=options) as pipeline:
+        _ = (pipeline | "Files" >> beam.Create(sorted(paths)) | "Hash" >> beam.Map(fingerprint)
+             | "Collect" >> beam.combiners.ToDict() | "Write" >> beam.Map(_write_json, out_path))
+    with FileSystems.open(out_path) as handle:
+        return json.loads(handle.read())
+
+
+def _write_json(value, path: str) -> None:
+    with FileSystems.create(path) as handle:
+        handle.write(json.dumps(value).encode())
 
 
 def published_key_files(run_dir: str | None) -> list[str]:

@@ -252,3 +252,18 @@ def test_a_run_id_names_one_run(lake):
     leftover.write_bytes(b"left by a crashed attempt")
     write(raw, "web", "b.jsonl", event("m9", 4))
     assert ingest("--run_id", "r2").published and not leftover.exists()
+
+
+def test_a_file_written_again_is_read_again_only_if_its_bytes_changed(lake):
+    """A copy or a sync writes a file again: same size, new time. The workers hash it; the same bytes
+    make no run, other bytes of the same size replace what the file gave."""
+    raw, out, ingest = lake
+    first = ingest("--run_id", "r1")
+    events = raw / "web" / "a.jsonl"
+    later = events.stat().st_mtime + 60
+    os.utime(events, (later, later))
+    assert ingest("--run_id", "r2").nothing_new
+    events.write_text(events.read_text().replace('"m2"', '"m7"'))  # the same size, other bytes
+    third = ingest("--run_id", "r3")
+    assert third.manifest["incremental"]["files_read"] == 1 and third.manifest["incremental"]["files_replaced"]
+    assert "web:m7" in lake_rows(third) and "web:m2" not in lake_rows(third) and "web:m2" in lake_rows(first)
