@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions, WorkerOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
 from pipelines.incremental import (
     CarryResult,
@@ -243,9 +243,6 @@ def use_every_core(pipeline_options: PipelineOptions, raw_bytes: int, argv: list
     direct = pipeline_options.view_as(DirectOptions)
     direct.direct_num_workers = os.cpu_count() or 1
     direct.direct_running_mode = "multi_processing"
-    workers = pipeline_options.view_as(WorkerOptions)
-    if workers.default_sdk_harness_log_level is None:  # the worker processes' INFO lines are Beam's, not the job's
-        workers.default_sdk_harness_log_level = "WARNING"
 
 
 def run(argv: list[str] | None = None, **values) -> IngestResult:
