@@ -28,8 +28,6 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
-from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines.publish import is_local
@@ -37,7 +35,7 @@ from transforms.dedup import drop_losers
 from transforms.identity import IdentityConfig, stitch
 from transforms.redact import lineage_name
 from transforms.schema import INTERACTION_SCHEMA, conform
-from transforms.write import write_parquet
+from transforms.write import read_parquet, write_parquet
 
 REGISTRY = "files.json"
 
@@ -151,16 +149,6 @@ def _link_or_copy(source: str, target: str) -> None:
     FileSystems.copy([source], [target])
 
 
-def _read_parquet(path: str, columns: list[str] | None = None, schema: pa.Schema | None = None) -> pa.Table:
-    """A Parquet file through FileSystems, reading only the column chunks asked for (the handle seeks)."""
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-        parquet = pq.ParquetFile(handle)
-        if schema is not None:  # a file written before a column existed gets it, null
-            return conform(parquet.read(), schema)
-        names = parquet.schema_arrow.names
-        return parquet.read(columns=[c for c in columns if c in names] if columns else None)
-
-
 @dataclass
 class CarryResult:
     linked: int = 0
@@ -184,7 +172,7 @@ def carry_forward(previous: str, run_dir: str, superseded: pa.Table, removed: se
     published = FileSystems.match([posixpath.join(previous, "interactions", "**", "*.parquet")])[0].metadata_list
     for path in sorted(m.path for m in published):
         target = posixpath.join(run_dir, posixpath.relpath(path, previous))
-        table = _read_parquet(path, ["interaction_id", "source_file", "source_line", "source_item", "source_customer_ref", "customer_id"])
+        table = read_parquet(path, ["interaction_id", "source_file", "source_line", "source_item", "source_customer_ref", "customer_id"])
         keep = pc.invert(pc.is_in(table["source_file"], removed_files))
         restitched = stitch(table.select(["source_customer_ref", "interaction_id"]), resolution, identity)["customer_id"]
         changed = pc.not_equal(restitched, table["customer_id"])
@@ -194,7 +182,7 @@ def carry_forward(previous: str, run_dir: str, superseded: pa.Table, removed: se
             _link_or_copy(path, target)
             result.linked += 1
             continue
-        full = _read_parquet(path, schema=INTERACTION_SCHEMA)
+        full = read_parquet(path, schema=INTERACTION_SCHEMA)  # a file from before a column existed gets it, null
         kept = drop_losers(full.filter(keep), superseded)
         result.rows_dropped += full.num_rows - kept.num_rows
         restitched = stitch(kept.drop_columns(["customer_id"]), resolution, identity)
@@ -206,7 +194,7 @@ def carry_forward(previous: str, run_dir: str, superseded: pa.Table, removed: se
             result.written.append(write_parquet(conform(restitched, INTERACTION_SCHEMA), target))
         result.rewritten += 1
     for found in sorted(FileSystems.match([posixpath.join(previous, "failed", "*.parquet")])[0].metadata_list, key=lambda m: m.path):
-        files = pc.unique(_read_parquet(found.path, ["source_file"])["source_file"]).to_pylist()
+        files = pc.unique(read_parquet(found.path, ["source_file"])["source_file"]).to_pylist()
         if not set(files) & removed:
             _link_or_copy(found.path, posixpath.join(run_dir, "failed", posixpath.basename(found.path)))
     return result

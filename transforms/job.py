@@ -17,7 +17,6 @@ from datetime import datetime
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.framing import file_digest
@@ -42,6 +41,7 @@ from transforms.steps import (
     run_paths,
 )
 from transforms.tagging import Taxonomy
+from transforms.write import read_parquet
 
 
 def write_manifest(rows, path: str, run_id: str, input_root: str, started_at: str, demo_salt: bool,
@@ -141,8 +141,7 @@ def published_links(run_dir: str | None) -> list[str]:
 
 def read_links(path: str, removed: frozenset[str]) -> pa.Table:
     """A published links file, without the links of removed files."""
-    with FileSystems.open(path) as handle:
-        links = pq.read_table(pa.BufferReader(handle.read())).cast(LINK_SCHEMA)
+    links = read_parquet(path, schema=LINK_SCHEMA)
     if removed:
         links = links.filter(pc.invert(pc.is_in(links["source_file"], pa.array(sorted(removed), pa.string()))))
     return links

@@ -28,8 +28,6 @@ from datetime import datetime
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindows
 
@@ -40,7 +38,7 @@ from transforms.read import counts
 from transforms.schema import SCHEMA_VERSION, UTC_TIMESTAMP
 from transforms.sources.base import macro_connection
 from transforms.tagging import DEFAULT_TIERS, Tagger, Taxonomy
-from transforms.write import read_arrow, write_arrow, write_by_date, write_failed, write_parquet
+from transforms.write import read_arrow, read_parquet, write_arrow, write_by_date, write_failed, write_parquet
 
 DUPLICATES = "duplicates"
 SUPERSEDED = "superseded"
@@ -135,8 +133,7 @@ class StagePublishedKeys(beam.DoFn):
         self.con = macro_connection()
 
     def process(self, path: str):
-        with FileSystems.open(path) as handle:
-            keys = pq.read_table(pa.BufferReader(handle.read()))
+        keys = read_parquet(path)
         if "source_item" not in keys.column_names:  # keys published before records had one (schema 1.0.0)
             keys = keys.append_column("source_item", pa.array([0] * keys.num_rows, pa.int64()))
         keys = keys.select(KEY_COLUMNS)

@@ -45,6 +45,17 @@ def read_arrow(paths: list[str], promote: bool = False) -> pa.Table:
     return pa.concat_tables(tables, promote_options="default" if promote else "none")
 
 
+def read_parquet(path: str, columns: list[str] | None = None, schema: pa.Schema | None = None) -> pa.Table:
+    """A Parquet file through FileSystems (local, gs://, s3://), reading only the column chunks asked for
+    (the handle seeks); columns the file lacks are left out, or, with `schema`, filled with nulls."""
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        parquet = pq.ParquetFile(handle)
+        if schema is not None:
+            return conform(parquet.read(), schema)
+        names = parquet.schema_arrow.names
+        return parquet.read(columns=[c for c in columns if c in names] if columns else None)
+
+
 def write_by_date(table: pa.Table, root: str, part: str) -> list[tuple[str, int]]:
     """Write interactions into Hive-style date partitions: <root>/occurred_date=YYYY-MM-DD/<part>.parquet.
 
