@@ -170,21 +170,33 @@ def _replace_checked(values: pa.Array, kind: PiiKind) -> tuple[pa.Array, int]:
     return pc.replace_with_mask(values, pa.array(mask), pa.array(new, pa.string())), replaced
 
 
+# Any kind's pattern: one scan finds the rows that may hold PII, and only those go through the kinds
+# one by one. Most rows hold none (in a column of JSON attributes, nine in ten).
+ANY_PII = "|".join(f"(?:{kind.pattern})" for kind in KINDS)
+
+
 def redact_array(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, dict[str, int]]:
     """Replace every PII value in a string column by its typed placeholder; count them per type."""
     values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     counts = dict.fromkeys(PII_TYPES, 0)
     if len(values) == 0 or values.null_count == len(values):
         return values, counts
+    candidates = pc.fill_null(pc.match_substring_regex(values, ANY_PII), False)
+    rows = np.flatnonzero(candidates.to_numpy(zero_copy_only=False))
+    if not len(rows):
+        return values, counts
+    subset = values.take(pa.array(rows))
     for kind in KINDS:
         if kind.check is None:
-            found = pc.sum(pc.count_substring_regex(values, kind.pattern)).as_py() or 0
+            found = pc.sum(pc.count_substring_regex(subset, kind.pattern)).as_py() or 0
             if found:
-                values = pc.replace_substring_regex(values, kind.pattern, f"<{kind.token}>")
+                subset = pc.replace_substring_regex(subset, kind.pattern, f"<{kind.token}>")
         else:
-            values, found = _replace_checked(values, kind)
+            subset, found = _replace_checked(subset, kind)
         counts[kind.token] += found
-    return values, counts
+    if not any(counts.values()):
+        return values, counts
+    return pc.replace_with_mask(values, candidates, subset), counts
 
 
 def redact_table(table: pa.Table, columns: tuple[str, ...] = REDACTED_COLUMNS) -> tuple[pa.Table, dict[str, int]]:

@@ -59,16 +59,17 @@ def read_parquet(path: str, columns: list[str] | None = None, schema: pa.Schema 
 def write_by_date(table: pa.Table, root: str, part: str) -> list[tuple[str, int]]:
     """Write interactions into Hive-style date partitions: <root>/occurred_date=YYYY-MM-DD/<part>.parquet.
 
-    Rows are ordered by time through one index sort; each day is copied out on its own, so the whole
-    table is never duplicated."""
+    The rows are put in time order by one `take` over the whole table, and each day is then a zero-copy
+    slice of it. A `take` per day would be slower by the number of days: on a table of many staged
+    chunks each one walks every chunk of every column."""
     if table.num_rows == 0:
         return []
     table = conform(table, INTERACTION_SCHEMA)
-    order = pc.sort_indices(table, [("occurred_at", "ascending"), ("interaction_id", "ascending")])
-    runs = pc.run_end_encode(pc.strftime(table["occurred_at"].take(order), format="%Y-%m-%d").combine_chunks())
+    table = table.take(pc.sort_indices(table, [("occurred_at", "ascending"), ("interaction_id", "ascending")]))
+    runs = pc.run_end_encode(pc.strftime(table["occurred_at"], format="%Y-%m-%d").combine_chunks())
     written, start = [], 0
     for day, end in zip(runs.values.to_pylist(), runs.run_ends.to_pylist()):
-        rows = table.take(order.slice(start, end - start))
+        rows = table.slice(start, end - start)
         written.append((write_parquet(rows, posixpath.join(root, f"occurred_date={day}", f"{part}.parquet")), rows.num_rows))
         start = end
     return written
