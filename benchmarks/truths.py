@@ -28,6 +28,8 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import CX, ROOT, generator_version, timed  # noqa: E402
 
+from pipelines.warehouse import open_warehouse  # noqa: E402
+
 MARTS = ROOT / "dbt" / "models" / "marts"
 
 
@@ -137,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             timed([CX, "run", "--input", str(raw), "--warehouse", str(warehouse)])
             seconds = time.perf_counter() - started
-            con = duckdb.connect(str(warehouse / "cx.duckdb"), read_only=True)
+            con = open_warehouse(warehouse / "cx.duckdb")
             records = sum(f["records"] for f in truth["files"].values())
             sizes_by_mart = {mart: con.execute(f"select count(*) from {mart}").fetchone()[0] for mart in grains()}
             if len(sizes) == 1 and len(seeds) == 1:

@@ -42,6 +42,32 @@ class BuildResult:
     refreshed_runs: list[str] | None = None  # runs an incremental build took in; None: a full refresh
 
 
+# Where readers look for the models: the marts first, then the layers under them.
+SEARCH_PATH = "marts,staging,intermediate,main"
+
+
+def open_warehouse(duckdb_path: Path, read_only: bool = True):
+    """A DuckDB connection to the warehouse that finds the marts by name (`root_causes`, not
+    `marts.root_causes`) and, like dbt, resolves the views' relative lake paths from the file's folder."""
+    import duckdb
+
+    con = duckdb.connect(str(duckdb_path), read_only=read_only)
+    con.execute("set search_path = " + quote_literal(SEARCH_PATH))
+    con.execute("set file_search_path = " + quote_literal(str(Path(duckdb_path).resolve().parent)))
+    return con
+
+
+def quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def lake_location(lake_current: Path, warehouse_dir: Path) -> str:
+    """The lake as the staging views name it: relative to the warehouse folder when inside it (so the
+    folder can be moved or copied whole), else absolute."""
+    lake, folder = Path(lake_current).resolve(), Path(warehouse_dir).resolve()
+    return os.path.relpath(lake, folder) if lake.is_relative_to(folder) else str(lake)
+
+
 def dbt_executable() -> str:
     candidate = Path(sys.executable).with_name("dbt")
     return str(candidate) if candidate.exists() else "dbt"
@@ -68,7 +94,7 @@ def unseen_runs(duckdb_path: Path, lake_current: Path) -> list[str] | None:
     if not duckdb_path.exists():
         return None
     try:
-        with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        with open_warehouse(duckdb_path) as con:
             seen = {row[0] for row in con.execute("select distinct run_id from interactions").fetchall()}
     except duckdb.Error:
         return None
@@ -96,7 +122,7 @@ def _built_with(duckdb_path: Path, query: str) -> pa.Table | None:
     if not duckdb_path.exists():
         return None
     try:
-        with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        with open_warehouse(duckdb_path) as con:
             return con.sql(query).to_arrow_table()
     except duckdb.Error:
         return None
@@ -148,7 +174,8 @@ def build_warehouse(lake_current: Path, duckdb_path: Path, exports_dir: Path, co
     # Unit tests check the models' logic on fixed rows, not the data: the test suite runs them, builds skip them.
     flags += ["--exclude-resource-type", "unit_test"]
     env = dict(os.environ,
-               CX_LAKE_PATH=str(Path(lake_current).resolve()),
+               CX_LAKE_PATH=lake_location(lake_current, duckdb_path.parent),
+               CX_WAREHOUSE_DIR=str(duckdb_path.parent),
                CX_DUCKDB_PATH=str(building_db),
                CX_EXPORTS_DIR=str(building_exports),
                CX_ACTIONS_PATH=str(actions_csv),
@@ -197,7 +224,8 @@ def generate_docs(lake_current: Path, duckdb_path: Path, docs_dir: Path) -> Path
     target = docs_dir.with_name(docs_dir.name + ".building")
     shutil.rmtree(target, ignore_errors=True)
     shutil.copyfile(duckdb_path, copy)
-    env = dict(os.environ, CX_LAKE_PATH=str(Path(lake_current).resolve()), CX_DUCKDB_PATH=str(copy),
+    env = dict(os.environ, CX_LAKE_PATH=lake_location(lake_current, duckdb_path.parent), CX_WAREHOUSE_DIR=str(duckdb_path.parent),
+               CX_DUCKDB_PATH=str(copy),
                DBT_SEND_ANONYMOUS_USAGE_STATS="false", DBT_LOG_PATH=str(dbt_work(duckdb_path) / "logs"))
     try:
         proc = run_child(

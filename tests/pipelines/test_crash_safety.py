@@ -11,11 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
 import pyarrow.dataset as ds
 import pytest
 
 from pipelines.generate import generate
+from pipelines.warehouse import open_warehouse
 
 REPO = Path(__file__).resolve().parents[2]
 LATER = {"email", "chat"}  # touchpoints that arrive after the first publish
@@ -116,7 +116,7 @@ def test_the_next_run_after_the_kills_completes_and_publishes(setup):
     lake = ds.dataset(current / "interactions", format="parquet", partitioning="hive").to_table(columns=["interaction_id", "touchpoint"])
     assert lake.num_rows == len(set(lake["interaction_id"].to_pylist())) > 0
     assert set(lake["touchpoint"].to_pylist()) >= LATER
-    con = duckdb.connect(str(warehouse / "cx.duckdb"), read_only=True)
+    con = open_warehouse(warehouse / "cx.duckdb")
     customer_rows = lake.num_rows - lake["touchpoint"].to_pylist().count("internal_survey")  # staff answers are not interactions
     assert con.execute("select count(*) from interactions").fetchone()[0] == customer_rows  # the warehouse caught up
     assert not (warehouse / "cx.duckdb.building").exists()

@@ -173,16 +173,16 @@ def test_incremental_warehouse_build_equals_a_full_refresh(tmp_path):
     con.execute(f"attach '{incremental.duckdb_path}' as inc (read_only)")
     con.execute(f"attach '{full.duckdb_path}' as full_build (read_only)")
     marts = [name for (name,) in con.execute(
-        "select table_name from duckdb_tables() where database_name = 'full_build' and schema_name = 'main' order by 1").fetchall()]
+        "select table_name from duckdb_tables() where database_name = 'full_build' and schema_name = 'marts' order by 1").fetchall()]
     assert {"interactions", "contact_episodes", "effort_by_phase", "root_causes", "cx_scores", "action_tracking"} <= set(marts)
     for mart in marts:  # every mart, both ways
-        rows = con.execute(f"select count(*) from full_build.{mart}").fetchone()[0]
-        assert con.execute(f"select count(*) from inc.{mart}").fetchone()[0] == rows, mart
+        rows = con.execute(f"select count(*) from full_build.marts.{mart}").fetchone()[0]
+        assert con.execute(f"select count(*) from inc.marts.{mart}").fetchone()[0] == rows, mart
         differing = con.execute(f"""
-            select count(*) from ((select * from inc.{mart} except all select * from full_build.{mart})
-                                  union all (select * from full_build.{mart} except all select * from inc.{mart}))""").fetchone()[0]
+            select count(*) from ((select * from inc.marts.{mart} except all select * from full_build.marts.{mart})
+                                  union all (select * from full_build.marts.{mart} except all select * from inc.marts.{mart}))""").fetchone()[0]
         assert differing == 0, mart
-    assert con.execute("select count(*) from full_build.interactions").fetchone()[0] > 100
+    assert con.execute("select count(*) from full_build.marts.interactions").fetchone()[0] > 100
 
 
 def test_untouched_parquet_is_carried_forward_as_a_hard_link(lake):

@@ -3,12 +3,12 @@
 import sys
 from pathlib import Path
 
-import duckdb
 import pyarrow.dataset as ds
 import pytest
 
 from pipelines.cli import main
 from pipelines.publish import current_run
+from pipelines.warehouse import open_warehouse
 from tests.conftest import write
 
 KIOSK_ADAPTER = '''
@@ -70,7 +70,7 @@ def test_a_fixed_configuration_lets_failed_records_land_and_replaying_twice_adds
     good, failed = lake(warehouse)
     assert good == ["kiosk:k1", "kiosk:k2", "web:m1", "web:m2"]
     assert [(r["source_line"], r["error_type"]) for r in failed] == [(3, "malformed_json")]
-    con = duckdb.connect(str(warehouse / "cx.duckdb"), read_only=True)
+    con = open_warehouse(warehouse / "cx.duckdb")
     assert con.execute("select reason_code from interactions where interaction_id = 'kiosk:k1'").fetchone() == ("billing_confusion",)
     con.close()
 
