@@ -98,6 +98,10 @@ joined as (
         on {% for key in keys %}e.{{ key }} = s.{{ key }}{% if not loop.last %} and {% endif %}{% endfor %}
 ),
 
+data_span as (
+    {{ data_span(interactions_relation) }}
+),
+
 rates as (
     select
         *,
@@ -112,7 +116,23 @@ rates as (
 )
 
 select
-    *,
-    {{ effort_index() }} as effort_index
+    rates.*,
+    {{ effort_index() }} as effort_index,
+    {{ is_partial_month('rates.month') }} as is_partial_month
 from rates
+cross join data_span
+{% endmacro %}
+
+{#- The first and last moment of the data (over every interaction): months the data covers only in part. -#}
+{% macro data_span(interactions_relation) %}
+    select min(occurred_at) as earliest, max(occurred_at) as latest from {{ interactions_relation }}
+{% endmacro %}
+
+{#- Whether `month` (a first of month) is one the data covers only in part: the data starts after its
+    first day or ends before its last day. A chart should not read a drop in such a month as a change.
+    Needs data_span (above) in scope. -#}
+{% macro is_partial_month(month) %}
+    coalesce(({{ month }} = date_trunc('month', data_span.earliest)::date and data_span.earliest::date > {{ month }})
+        or ({{ month }} = date_trunc('month', data_span.latest)::date
+            and data_span.latest::date < ({{ month }} + interval 1 month - interval 1 day)::date), false)
 {% endmacro %}

@@ -1,7 +1,7 @@
 -- The standard CX scores, each with its number of answers and a 95% confidence interval, by journey
 -- phase, touchpoint, reason and month (and overall): NPS (% promoters 9-10 minus % detractors 0-6),
 -- CSAT (% answering 4-5), CES 2.0 (mean, and % answering ces_easy_min or more). Small cells are flagged,
--- not dropped; the latest month, not yet over when the data ends, is marked partial.
+-- not dropped; the first and the last month of the data, which it covers only in part, are marked partial.
 with answers as (
     select
         date_trunc('month', occurred_at)::date as month,
@@ -15,8 +15,8 @@ with answers as (
     where interaction_type = 'survey_response' and (nps is not null or csat is not null or ces is not null)
 ),
 
-data_end as (
-    select max(occurred_at) as latest from {{ ref('interactions') }}
+data_span as (
+    {{ data_span(ref('interactions')) }}
 ),
 
 cells as (
@@ -101,7 +101,6 @@ select
     nps_answers < {{ var('min_cell_answers') }} as nps_small_n,
     csat_answers < {{ var('min_cell_answers') }} as csat_small_n,
     ces_answers < {{ var('min_cell_answers') }} as ces_small_n,
-    month = date_trunc('month', data_end.latest)::date
-    and data_end.latest::date < (month + interval 1 month - interval 1 day)::date as is_partial_month
+    {{ is_partial_month('month') }} as is_partial_month
 from scored
-cross join data_end
+cross join data_span

@@ -121,7 +121,7 @@ at_risk as (
 final as (
     select
         rows.dimension,
-        rows.grp as "group",
+        rows.grp as segment,
         rows.customers,
         rows.churned_customers,
         round(rows.churned_customers / rows.customers, 4) as churn_rate,
