@@ -301,7 +301,7 @@ def run(argv: list[str] | None = None, **values) -> IngestResult:
         return result
     checked = [m.path for m in written if run_id in posixpath.basename(m.path)] + carry.written
     result.gate = run_gate(paths["interactions"], paths["manifest"], settings.taxonomy, failed_dir=paths["failed"],
-                           only=checked, touchpoints=sorted(settings.adapters))
+                           only=checked, touchpoints=sorted(settings.adapters), results_dir=paths["quality"])
     if not result.gate.success:
         raise IngestError(f"quality gate failed for run {run_id}; the published data is unchanged. Failed: "
                           + "; ".join(result.gate.failures))

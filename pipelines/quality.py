@@ -5,14 +5,20 @@ write group at a time (the part-NNNNN files of all its days), so memory stays bo
 size; uniqueness of interaction_id across the whole run is checked by DuckDB, which spills. The run
 manifest is checked too: every file must reconcile (read = good + failed) and the share of failed
 records must stay under a threshold. A failing gate names each failed expectation.
+
+Each run keeps what its gate found, to look back on: <run>/quality/gate.json (the verdict, the
+failures, and Great Expectations' validation result of every write group) and, on a local disk, Great
+Expectations' data docs of those validations (<run>/quality/docs/index.html).
 """
 
 from __future__ import annotations
 
 import json
+import posixpath
+import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import pyarrow.dataset as ds
 from apache_beam.io.filesystems import FileSystems
@@ -111,8 +117,9 @@ def check_manifest(manifest: dict, max_failed_share: float = MAX_FAILED_SHARE) -
 
 def run_gate(interactions_dir: str, manifest_path: str, taxonomy: Taxonomy,
              max_failed_share: float = MAX_FAILED_SHARE, failed_dir: str | None = None,
-             only: list[str] | None = None, touchpoints: list[str] | None = None) -> GateResult:
-    """Validate a run before publishing it.
+             only: list[str] | None = None, touchpoints: list[str] | None = None,
+             results_dir: str | None = None) -> GateResult:
+    """Validate a run before publishing it; with `results_dir`, keep the results there (see above).
 
     With `only`, the expectations run on those files (what this run wrote; carried files passed the
     gate of the run that wrote them); ids must still be unique across the whole run."""
@@ -131,20 +138,23 @@ def run_gate(interactions_dir: str, manifest_path: str, taxonomy: Taxonomy,
     for path in dataset.files if only is None else sorted({_fs_path(p) for p in only}):
         buckets[PurePosixPath(path).name].append(path)
     if not dataset.files:
-        return GateResult(False, 1, failures + ["no interactions were written"], 0)
+        return _kept(GateResult(False, 1, failures + ["no interactions were written"], 0), [], results_dir)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    docs = _local_docs_site(context, results_dir)
     asset = context.data_sources.add_pandas("cx").add_dataframe_asset("interactions")
     batch = asset.add_batch_definition_whole_dataframe("bucket")
     suite = context.suites.add(_suite(gx, taxonomy, sorted(touchpoints or TOUCHPOINTS)))
     validation = context.validation_definitions.add(gx.ValidationDefinition(name="gate", data=batch, suite=suite))
     failed: dict[str, list] = {}
     rows = checked = 0
+    validations = []
     for name in sorted(buckets):
         frame = ds.dataset(buckets[name], format="parquet", partitioning="hive", partition_base_dir=_fs_path(interactions_dir),
                            filesystem=dataset.filesystem).to_table(columns=GATE_COLUMNS).to_pandas()
         rows += len(frame)
-        result = validation.run(batch_parameters={"dataframe": frame})
+        result = validation.run(batch_parameters={"dataframe": frame}, run_id=gx.RunIdentifier(run_name=name))
+        validations.append({"write_group": name, "rows": len(frame), "result": result.to_json_dict()})
         checked = len(result.results)
         for r in result.results:
             if r.success:
@@ -160,4 +170,31 @@ def run_gate(interactions_dir: str, manifest_path: str, taxonomy: Taxonomy,
     repeated = _repeated_ids(dataset.files, dataset.filesystem)
     if repeated:
         failures.append(f"interaction_id is not unique across the run: {repeated} ids appear more than once")
-    return GateResult(not failures, checked + 2, failures, rows)
+    if docs:
+        context.build_data_docs(site_names=[DOCS_SITE])
+        shutil.rmtree(Path(docs) / "static" / "fonts", ignore_errors=True)  # 4 MB a run; the styles fall back to system fonts
+    return _kept(GateResult(not failures, checked + 2, failures, rows), validations, results_dir)
+
+
+DOCS_SITE = "run"
+
+
+def _local_docs_site(context, results_dir: str | None) -> str | None:
+    """Great Expectations' data docs site in <results_dir>/docs, when that is on a local disk; else None."""
+    if results_dir is None or FileSystems.get_scheme(results_dir) not in (None, "file"):
+        return None
+    folder = str(Path(_fs_path(results_dir)) / "docs")
+    context.add_data_docs_site(site_name=DOCS_SITE, site_config={
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": folder},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
+    return folder
+
+
+def _kept(result: GateResult, validations: list[dict], results_dir: str | None) -> GateResult:
+    """Write the gate's verdict and validations to <results_dir>/gate.json (any filesystem), and return it."""
+    if results_dir is not None:
+        with FileSystems.create(posixpath.join(results_dir, "gate.json")) as handle:
+            handle.write(json.dumps({"success": result.success, "checked": result.checked, "rows": result.rows,
+                                     "failures": result.failures, "validations": validations}, indent=1, default=str).encode())
+    return result

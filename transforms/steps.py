@@ -324,4 +324,5 @@ def run_paths(output: str, run_id: str) -> dict[str, str]:
         "keys": posixpath.join(run_dir, "keys"),
         "links": posixpath.join(run_dir, "links"),
         "identity_report": posixpath.join(run_dir, "identity_report.json"),
+        "quality": posixpath.join(run_dir, "quality"),
     }
