@@ -3,13 +3,16 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SUDO := $(shell [ $$(id -u) -eq 0 ] || echo sudo)
 
-.PHONY: run test test-slow test-flink flink-up flink-down docs bench lint install clean
+.PHONY: run test test-slow test-flink test-browser flink-up flink-down docs bench lint install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev,embeddings]'
+	# DuckDB of the 1.x line, apart from the project's: the tests open the warehouse with it, as BI tools do
+	$(BIN)/pip install --quiet --target $(VENV)/duckdb1 'duckdb>=1.1,<2'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -36,6 +39,12 @@ test-slow: $(STAMP)
 test-flink: $(STAMP)
 	flink/flink.sh up
 	$(BIN)/pytest -q -m flink; status=$$?; flink/flink.sh down; exit $$status
+
+## The HTML report opened in headless Chromium (Debian's package, installed here if missing): every section
+## renders with data and no console error; a screenshot of each in test-artifacts/report/.
+test-browser: $(STAMP)
+	command -v chromium >/dev/null || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium)
+	$(BIN)/pytest -q -m browser
 
 ## Start / stop that cluster (http://localhost:8081), the Beam job server (localhost:8099) and the worker pool
 ## (localhost:50000); see flink/flink.sh.

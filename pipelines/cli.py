@@ -56,7 +56,7 @@ class CxError(Exception):
 
 def _paths(warehouse: str) -> dict[str, Path]:
     root = Path(warehouse)
-    return {"lake": root / "lake", "duckdb": root / "cx.duckdb", "exports": root / "exports"}
+    return {"lake": root / "lake", "duckdb": root / "cx.duckdb", "exports": root / "exports", "report": root / "report.html"}
 
 
 def _has_input(folder: Path) -> bool:
@@ -99,6 +99,15 @@ def _actions(actions: str | None, input_dir: str, taxonomy: str | None):
         return load_actions(actions or Path(input_dir) / "_actions.csv", codes)
     except (ActionsError, TaxonomyError) as exc:
         raise CxError(str(exc)) from None
+
+
+def _report(paths: dict[str, Path], out: Path | None = None) -> tuple[Path, float]:
+    """Write the HTML report of the warehouse (pipelines.report); (its path, seconds)."""
+    from pipelines.report import build_report
+
+    if not paths["duckdb"].exists():
+        raise CxError(f"{paths['duckdb']}: no warehouse yet; run `cx run` first")
+    return build_report(paths["duckdb"], out or paths["report"], paths["lake"])
 
 
 def _build(lake: Path, duckdb_path: Path, exports: Path, actions, full_refresh: bool = False):
@@ -281,22 +290,26 @@ def _run(input_dir: str, sample: bool, customers: int, seed: int, regenerate: bo
         seconds["ingest"] = time.perf_counter() - started
     if (result.nothing_new and unseen_runs(paths["duckdb"], paths["lake"] / "current") == []
             and not actions_changed(paths["duckdb"], checked_actions) and not models_changed(paths["duckdb"])):
+        if not paths["report"].exists():
+            _report(paths)
         if as_json:
-            print(json.dumps(_run_result(result, built=False, duckdb=str(paths["duckdb"]), seconds=seconds)))
+            print(json.dumps(_run_result(result, built=False, duckdb=str(paths["duckdb"]), report=str(paths["report"]),
+                                         seconds=seconds)))
             return
         console.print(f"nothing new: every file under {input_dir}/ is in the published run {result.run_id}; "
                       "the warehouse is up to date (--reprocess or --full read files again)")
-        render(console, collect(paths["duckdb"], result.manifest), paths["duckdb"], paths["exports"], seconds)
+        render(console, collect(paths["duckdb"], result.manifest), paths["duckdb"], paths["exports"], seconds, paths["report"])
         return
-    with console.status("Building the warehouse (dbt build)..."):
+    with console.status("Building the warehouse (dbt build), then the report..."):
         built = _build(paths["lake"], paths["duckdb"], paths["exports"], checked_actions)
         seconds["dbt build"] = built.seconds
+        _, seconds["report"] = _report(paths)
     if as_json:
         print(json.dumps(_run_result(result, built=True, duckdb=str(built.duckdb_path), exports=str(built.exports_dir),
-                                     seconds=seconds)))
+                                     report=str(paths["report"]), seconds=seconds)))
         return
     _print_quarantined(result.manifest)
-    render(console, collect(built.duckdb_path, result.manifest), built.duckdb_path, built.exports_dir, seconds)
+    render(console, collect(built.duckdb_path, result.manifest), built.duckdb_path, built.exports_dir, seconds, paths["report"])
 
 
 @cli.command(help="Read the files behind failed records again, with the adapters and configuration as they are now; "
@@ -481,6 +494,14 @@ def docs(warehouse: str) -> None:
     console.print(f"docs written: {index} (open it in a browser; no server needed)")
 
 
+@cli.command(help="Write the HTML report (charts of every mart, offline, one file) and print its path.")
+@warehouse_option
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Where to write it (default: <warehouse>/report.html).")
+def report(warehouse: str, out: str | None) -> None:
+    path, seconds = _report(_paths(warehouse), Path(out) if out else None)
+    console.print(f"report written: {path} ({path.stat().st_size / 1024:,.0f} KB, {seconds:.1f} s; opens from disk, no network)")
+
+
 @cli.command(help="Check every configuration file and the input layout without running anything.")
 @click.option("--input", "input_dir", type=click.Path(file_okay=False), default=lambda: default_path("data/raw"), show_default="<project>/data/raw")
 @taxonomy_option
@@ -571,11 +592,13 @@ def inspect(file: str, touchpoint: str | None, touchpoints: str | None, records:
 def query(sql: str, warehouse: str) -> None:
     import duckdb
 
+    from pipelines.warehouse import open_warehouse
+
     path = _paths(warehouse)["duckdb"]
     if not path.exists():
         raise CxError(f"{path}: no warehouse yet; run `cx run` first")
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = open_warehouse(path)
     except duckdb.IOException as exc:  # another process writes the file (dbt, a BI tool in write mode)
         holder = re.search(r"PID (\d+)", str(exc))
         raise CxError(f"{path}: another process{f' (pid {holder.group(1)})' if holder else ''} holds the file; "

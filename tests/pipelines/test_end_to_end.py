@@ -16,27 +16,12 @@ import pytest
 import yaml
 
 from pipelines.actions import load_actions
-from pipelines.generate import generate
 from pipelines.ingest import IngestError, run
 from pipelines.publish import current_run, current_run_id
 from pipelines.summary import collect
-from pipelines.warehouse import DBT_PROJECT, build_warehouse, dbt_executable
+from pipelines.warehouse import DBT_PROJECT, build_warehouse, dbt_executable, open_warehouse
 
-CUSTOMERS = 600
 MARTS_DIR = Path(__file__).parents[2] / "dbt" / "models" / "marts"
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("e2e")
-    raw = root / "raw"
-    truth = generate(raw, CUSTOMERS, seed=11, records_per_file=4000)
-    lake = root / "lake"
-    args = ["--input", str(raw), "--output", str(lake), "--chunk_mb", "0.25", "--buckets", "3"]
-    first = run(args + ["--run_id", "first"])
-    second = run(args + ["--run_id", "second", "--full"])
-    built = build_warehouse(lake / "current", root / "cx.duckdb", root / "exports", actions=load_actions(raw / "_actions.csv"))
-    return {"root": root, "raw": raw, "truth": truth, "lake": lake, "first": first, "second": second, "built": built}
 
 
 def test_every_file_reconciles_with_what_was_planted(world):
@@ -93,7 +78,7 @@ def test_reruns_add_no_duplicates(world):
 
 def test_marts_rank_the_planted_truths_first(world):
     planted = world["truth"]["planted"]
-    con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
+    con = open_warehouse(world["built"].duckdb_path)
     top_repeat = con.execute("""
         select reason_code, journey_phase from root_causes
         group by all order by sum(repeat_contacts) desc limit 1""").fetchone()
@@ -113,7 +98,7 @@ def test_marts_rank_the_planted_truths_first(world):
 
 
 def test_exports_match_the_warehouse(world):
-    con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
+    con = open_warehouse(world["built"].duckdb_path)
     marts = sorted(p.stem for p in MARTS_DIR.glob("*.sql"))
     assert len(marts) >= 11
     for mart in marts:
@@ -132,7 +117,7 @@ def test_exports_match_the_warehouse(world):
 
 def test_summary_figures(world):
     figures = collect(world["built"].duckdb_path, world["first"].manifest)
-    con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
+    con = open_warehouse(world["built"].duckdb_path)
     # the top root causes shown are the five rows of highest impact, with their own figures
     expected = con.execute("""select reason_code, journey_phase, touchpoint, contacts from root_causes
                               order by impact_score desc, pareto_rank limit 5""").fetchall()
@@ -295,7 +280,7 @@ def recompute_journeys(rows, config):
 
 
 def test_journey_marts_match_the_written_definitions(world):
-    con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
+    con = open_warehouse(world["built"].duckdb_path)
     config = yaml.safe_load((DBT_PROJECT / "dbt_project.yml").read_text())["vars"]
     columns = ["interaction_id", "customer_id", "occurred_at", "interaction_type", "touchpoint", "journey_phase", "phase_signal"]
     cursor = con.execute(f"select {', '.join(columns)}, journey_phase_source = 'tagged' from interactions")
@@ -339,14 +324,14 @@ def test_journey_marts_match_the_written_definitions(world):
 
 
 def test_expectation_gaps_find_the_planted_onboarding_process_gap(world):
-    con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
+    con = open_warehouse(world["built"].duckdb_path)
     worst = con.execute("""select journey_phase, reason_dimension from expectation_gaps where contacts >= 20
                            order by ended_badly_rate desc limit 1""").fetchone()
     assert worst == (world["truth"]["planted"]["top_repeat_reason_phase"], "process")  # billing confusion is a process reason
 
 
 def test_reason_drivers_name_the_planted_high_effort_reason(world):
-    con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
+    con = open_warehouse(world["built"].duckdb_path)
     top = con.execute("""select reason_code from reason_drivers where outcome = 'high_effort' and is_driver
                          order by lift_ci_low desc limit 1""").fetchone()
     assert top == (world["truth"]["planted"]["top_repeat_reason"],)
@@ -375,7 +360,7 @@ def test_reason_drivers_name_the_planted_high_effort_reason(world):
 
 
 def test_effort_by_touchpoint_adds_up_to_effort_by_phase(world):
-    con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
+    con = open_warehouse(world["built"].duckdb_path)
     totals = """select journey_phase, month, sum(episodes), sum(contacts), sum(repeat_contacts), sum(ces_responses)
                 from {} group by all order by all"""
     by_touchpoint = con.execute(totals.format("effort_by_touchpoint")).fetchall()
@@ -387,9 +372,9 @@ def test_effort_by_touchpoint_adds_up_to_effort_by_phase(world):
 def test_effort_outcomes_recover_the_planted_churn_link(world):
     """The generator makes subscribers with a hard episode cancel more often: high effort must show it, and
     every churn figure must be what the definitions give from the billing events and the episodes."""
-    con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
+    con = open_warehouse(world["built"].duckdb_path)
     rows = {(d, g): r for d, g, *r in con.execute("""
-        select dimension, "group", customers, churned_customers, churn_rate, churn_lift, revenue, revenue_at_risk
+        select dimension, segment, customers, churned_customers, churn_rate, churn_lift, revenue, revenue_at_risk
         from effort_outcomes""").fetchall()}
     billing = con.execute("""
         select customer_id, bool_or(interaction_type = 'subscription_cancelled') as churned,
@@ -426,7 +411,7 @@ def test_effort_outcomes_recover_the_planted_churn_link(world):
 def test_perception_gaps_find_the_planted_blind_spot(world):
     """Leadership believes getting started is easy; customers find it the hardest phase, staff nearly agree."""
     planted = world["truth"]["planted"]["perception_gap"]
-    con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
+    con = open_warehouse(world["built"].duckdb_path)
     top = con.execute("select journey_phase, widest_gap_group from perception_gaps where gap_rank = 1").fetchone()
     assert top == (planted["area"], planted["group"])
     widest_ease = con.execute(f"""select journey_phase, leadership_gap, staff_gap from perception_gaps
@@ -461,7 +446,7 @@ def test_perception_gaps_find_the_planted_blind_spot(world):
 
 def test_action_tracking_tells_the_action_that_worked_from_the_one_that_did_not(world):
     planted = world["truth"]["planted"]["actions"]
-    con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
+    con = open_warehouse(world["built"].duckdb_path)
     verdict = dict(con.execute("select action_id, verdict from action_tracking").fetchall())
     assert verdict[planted["worked"]] == "worked"
     assert verdict[planted["no_change"]] == "no_change"
@@ -593,7 +578,7 @@ def test_a_failed_dbt_build_leaves_the_warehouse_and_exports_byte_identical(worl
 
 def test_core_metrics_recomputed_from_interactions_by_their_written_definitions(world):
     """SQL written from dbt/models/docs.md, not from the models, over the interactions mart."""
-    con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
+    con = open_warehouse(world["built"].duckdb_path)
     window, hours = 7, 24  # repeat_window_days, self_service_failure_hours
 
     # Self-service failure: any web or app self-service event of the customer in the contact's phase
@@ -641,7 +626,7 @@ def test_core_metrics_recomputed_from_interactions_by_their_written_definitions(
 
 
 def test_cx_scores_match_their_definitions(world):
-    con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
+    con = open_warehouse(world["built"].duckdb_path)
     expected = con.execute("""
         select date_trunc('month', occurred_at)::date as month,
                100.0 * (count_if(nps >= 9) - count_if(nps <= 6)) / count(nps), count(nps),
@@ -667,7 +652,7 @@ def test_cx_scores_match_their_definitions(world):
 def test_effort_and_root_cause_figures_recomputed_from_interactions(world):
     """The figures behind the planted-truth rankings, value for value: a mis-weighted CES mean or a repeat
     counted twice would rank the same phase first and still fail here."""
-    con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
+    con = open_warehouse(world["built"].duckdb_path)
     ces = con.execute("""
         with mart as (select journey_phase, month, ces_mean, ces_responses, ces_easy_rate from effort_by_phase where ces_responses > 0),
         recomputed as (
@@ -694,7 +679,7 @@ def test_effort_and_root_cause_figures_recomputed_from_interactions(world):
 def test_effort_index_weighs_only_the_parts_that_have_data(world):
     """docs.md effort_index, recomputed in Python from each row's parts: a row with no CES answer is
     scored on its contacts alone, not as if CES said it was effortless."""
-    con = duckdb.connect(str(world["built"].duckdb_path), read_only=True)
+    con = open_warehouse(world["built"].duckdb_path)
     weights = yaml.safe_load((DBT_PROJECT / "dbt_project.yml").read_text())["vars"]["effort_index_weights"]
     rows = con.execute("""select ces_mean, repeat_contact_rate, fcr_rate, transfers_per_episode, channel_switches_per_episode, effort_index
                           from effort_by_touchpoint""").fetchall()
@@ -709,3 +694,21 @@ def test_effort_index_weighs_only_the_parts_that_have_data(world):
         assert index == pytest.approx(expected, abs=0.051), (parts, index)
         without_ces += ces is None and repeat is not None and expected > 0
     assert without_ces > 0
+
+
+def test_every_mart_column_is_documented(world):
+    """Every column the build made in every mart table has a description in dbt/models/marts/*.yml (the
+    tables are found by name, whatever schema they are in)."""
+    marts = sorted(p.stem for p in MARTS_DIR.glob("*.sql"))
+    described = {}
+    for path in MARTS_DIR.glob("*.yml"):
+        for model in yaml.safe_load(path.read_text()).get("models") or []:
+            described[model["name"]] = {str(c["name"]).strip('"'): (c.get("description") or "").strip()
+                                        for c in model.get("columns") or []}
+    con = open_warehouse(world["built"].duckdb_path)
+    columns = con.execute(f"""
+        select distinct table_name, column_name from information_schema.columns
+        where table_name in ({', '.join('?' for _ in marts)}) order by all""", marts).fetchall()
+    assert {table for table, _ in columns} == set(marts)
+    undocumented = [f"{table}.{column}" for table, column in columns if not described.get(table, {}).get(column)]
+    assert undocumented == [], f"mart columns without a description in dbt/models/marts/*.yml: {undocumented}"
