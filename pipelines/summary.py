@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-import duckdb
+from rich import box
 from rich.console import Console
 from rich.table import Table
+
+from pipelines.warehouse import open_warehouse
 
 TOP_ROOT_CAUSES = """
     select reason_code, journey_phase, touchpoint, contacts, unresolved_rate, repeat_rate, ces_mean, impact_score
@@ -53,7 +55,7 @@ def collect(duckdb_path: Path, manifest: dict) -> dict:
         row["files"] += 1
         for key in ("read", "good", "failed", "duplicates", "written"):
             row[key] += f[key]
-    con = duckdb.connect(str(duckdb_path), read_only=True)
+    con = open_warehouse(duckdb_path)
     try:
         def rows(query):
             result = con.execute(query)
@@ -74,10 +76,28 @@ def _num(value, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def render(console: Console, figures: dict, duckdb_path: Path, exports_dir: Path, seconds: dict[str, float]) -> None:
-    ingest = Table(title="Ingest per touchpoint (read = good + failed; written = good - duplicates)")
-    for column in ("touchpoint", "files", "read", "good", "failed", "duplicates", "written"):
-        ingest.add_column(column, justify="left" if column == "touchpoint" else "right")
+def _table(title: str, columns: list[str], names: tuple[str, ...]) -> Table:
+    """A compact table: no side borders, names never wrapped or cut (numbers give way first)."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, show_edge=False,
+                  collapse_padding=True, title_justify="left")
+    for column in columns:
+        if column in names:
+            table.add_column(column, no_wrap=True, overflow="fold")
+        else:
+            table.add_column(column, justify="right", no_wrap=True)
+    return table
+
+
+# In a terminal narrower than this, the root causes leave out repeat rate and CES, and show the touchpoint
+# under the phase.
+WIDE = 100
+
+
+def render(console: Console, figures: dict, duckdb_path: Path, exports_dir: Path, seconds: dict[str, float],
+           report: Path | None = None) -> None:
+    """The summary as tables that fit an 80-column terminal without cutting a touchpoint, reason or phase name."""
+    ingest = _table("Ingest per touchpoint (read = good + failed; written = good - duplicates)",
+                    ["touchpoint", "files", "read", "good", "failed", "dupes", "written"], ("touchpoint",))
     for name, row in figures["touchpoints"].items():
         ingest.add_row(name, *(f"{row[k]:,}" for k in ("files", "read", "good", "failed", "duplicates", "written")))
     t = figures["totals"]
@@ -86,17 +106,19 @@ def render(console: Console, figures: dict, duckdb_path: Path, exports_dir: Path
     for line in _notes(figures["manifest"]):
         console.print(line, highlight=False)
 
-    causes = Table(title="Top 5 root causes (by impact score)")
-    for column in ("reason", "phase", "touchpoint", "contacts", "unresolved", "repeat", "CES", "impact"):
-        causes.add_column(column, justify="left" if column in ("reason", "phase", "touchpoint") else "right")
+    wide = console.width >= WIDE
+    where = ["phase", "touchpoint"] if wide else ["phase / touchpoint"]
+    causes = _table("Top 5 root causes (by impact score)",
+                    ["reason", *where, "contacts", "unres."] + (["repeat", "CES"] if wide else []) + ["impact"],
+                    ("reason", *where))
     for r in figures["root_causes"]:
-        causes.add_row(r["reason_code"], r["journey_phase"], r["touchpoint"], f"{r['contacts']:,}", _pct(r["unresolved_rate"]),
-                       _pct(r["repeat_rate"]), _num(r["ces_mean"], 1), _num(r["impact_score"], 0))
+        named = [r["journey_phase"], r["touchpoint"]] if wide else [f"{r['journey_phase']}\n{r['touchpoint']}"]
+        extra = [_pct(r["repeat_rate"]), _num(r["ces_mean"], 1)] if wide else []
+        causes.add_row(r["reason_code"], *named, f"{r['contacts']:,}", _pct(r["unresolved_rate"]), *extra, _num(r["impact_score"], 0))
     console.print(causes)
 
-    effort = Table(title="Effort per journey phase (hardest first)")
-    for column in ("phase", "episodes", "CES", "% easy", "FCR", "repeat", "transfers/ep", "effort index"):
-        effort.add_column(column, justify="left" if column == "phase" else "right")
+    effort = _table("Effort per journey phase (hardest first)",
+                    ["phase", "episodes", "CES", "easy", "FCR", "repeat", "xfer/ep", "effort"], ("phase",))
     for r in figures["effort"]:
         effort.add_row(r["journey_phase"], f"{r['episodes']:,}", _num(r["ces_mean"]), _pct(r["ces_easy_rate"]), _pct(r["fcr_rate"]),
                        _pct(r["repeat_contact_rate"]), _num(r["transfers_per_episode"]), _num(r["effort_index"], 1))
@@ -106,8 +128,10 @@ def render(console: Console, figures: dict, duckdb_path: Path, exports_dir: Path
 
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items())
     console.print(f"[bold]Done[/] ({timing}).")
-    console.print(f"DuckDB warehouse: {duckdb_path}")
-    console.print(f"Parquet exports for BI: {exports_dir}/")
+    if report is not None:
+        console.print(f"Report: {report}", soft_wrap=True, highlight=False)
+    console.print(f"DuckDB warehouse: {duckdb_path}", soft_wrap=True, highlight=False)
+    console.print(f"Parquet exports for BI: {exports_dir}/", soft_wrap=True, highlight=False)
     query = "select reason_code, journey_phase, touchpoint, contacts, impact_score from root_causes order by impact_score desc limit 10"
     console.print("Query it:", style="bold")
     console.print(f"  .venv/bin/cx query \"{query}\"", soft_wrap=True, highlight=False, markup=False)
