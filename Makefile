@@ -10,7 +10,7 @@ SUDO := $(shell [ $$(id -u) -eq 0 ] || echo sudo)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,embeddings]'
+	$(BIN)/pip install --quiet -e '.[dev,embeddings,dashboard]'
 	# DuckDB of the 1.x line, apart from the project's: the tests open the warehouse with it, as BI tools do
 	$(BIN)/pip install --quiet --target $(VENV)/duckdb1 'duckdb>=1.1,<2'
 	touch $(STAMP)

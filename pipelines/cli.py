@@ -502,6 +502,23 @@ def report(warehouse: str, out: str | None) -> None:
     console.print(f"report written: {path} ({path.stat().st_size / 1024:,.0f} KB, {seconds:.1f} s; opens from disk, no network)")
 
 
+@cli.command(help="Serve the marts as a live dashboard (Streamlit, http://localhost:8501) until Ctrl-C.")
+@warehouse_option
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
+def dashboard(warehouse: str, port: int) -> None:
+    import subprocess
+
+    app = Path(__file__).with_name("dashboard.py")  # a Streamlit script: run by Streamlit, never imported
+    if not _paths(warehouse)["duckdb"].exists():
+        raise CxError(f"{_paths(warehouse)['duckdb']}: no warehouse yet; run `cx run` first")
+    try:
+        subprocess.run([sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
+                        "--server.headless", "true", "--browser.gatherUsageStats", "false", "--", "--warehouse", warehouse],
+                       check=False)
+    except KeyboardInterrupt:
+        pass
+
+
 @cli.command(help="Check every configuration file and the input layout without running anything.")
 @click.option("--input", "input_dir", type=click.Path(file_okay=False), default=lambda: default_path("data/raw"), show_default="<project>/data/raw")
 @taxonomy_option

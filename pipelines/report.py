@@ -31,6 +31,16 @@ WIDTH = 620
 
 
 @dataclass
+class Shown:
+    """A table of a section: its rows, how to format its columns, and a heading."""
+
+    frame: pd.DataFrame
+    formats: dict[str, str] = field(default_factory=dict)
+    heading: str | None = None
+    limit: int = 12
+
+
+@dataclass
 class Section:
     """One question of the report: its charts (SVG), tables (HTML), and what to be careful with."""
 
@@ -40,10 +50,11 @@ class Section:
     marts: tuple[str, ...]
     n: int = 0
     n_label: str = "rows"
-    charts: list[str] = field(default_factory=list)
-    tables: list[str] = field(default_factory=list)
+    charts: list[alt.TopLevelMixin] = field(default_factory=list)
+    tables: list[Shown] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     empty: str | None = None  # why there is nothing to show
+    links: list[tuple[str, str]] = field(default_factory=list)  # (text, URI)
 
 
 def svg(chart: alt.TopLevelMixin) -> str:
@@ -109,7 +120,7 @@ def root_causes(con) -> Section:
                                                  tooltip=["reason_code", "contacts"])
     line = base.mark_line(color="#e45756", point=True).encode(
         y=alt.Y("cumulative_share:Q", title="cumulative share", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])))
-    section.charts.append(svg(alt.layer(bars, line).resolve_scale(y="independent").properties(width=WIDTH, height=260)))
+    section.charts.append((alt.layer(bars, line).resolve_scale(y="independent").properties(width=WIDTH, height=260)))
     top = len(by_reason[by_reason["cumulative_share"].shift(fill_value=0) < 0.8])
     section.flags.append(f"{top} of {len(by_reason)} reasons make 80% of the {total:,} contacts.")
     examples = query(con, """
@@ -117,7 +128,7 @@ def root_causes(con) -> Section:
                example_verbatims
         from root_causes order by pareto_rank limit 8""")
     examples["journey_phase"] = examples["journey_phase"].map(phase_label)
-    section.tables.append(table_html(examples, {"unresolved_rate": "{:.0%}"}))
+    section.tables.append(Shown(examples, {"unresolved_rate": "{:.0%}"}))
     small = by_reason[by_reason["contacts"] < SMALL_N]
     if len(small):
         section.flags.append(f"{len(small)} reasons have fewer than {SMALL_N} contacts: "
@@ -146,7 +157,7 @@ def effort_over_time(con) -> Section:
         x="month:T", y="effort_index:Q", color=alt.Color("phase:N", sort=[PHASE_LABELS[p] for p in PHASES], title="phase"),
         shape=alt.Shape("small_or_partial:N", title="small n or partial month",
                         scale=alt.Scale(domain=[False, True], range=["circle", "cross"])))
-    section.charts.append(svg(alt.layer(lines, points).properties(width=WIDTH, height=260)))
+    section.charts.append((alt.layer(lines, points).properties(width=WIDTH, height=260)))
     partial = sorted({m.strftime("%Y-%m") for m, p in zip(effort["month"], effort["is_partial_month"]) if p})
     if partial:
         section.flags.append(f"Partial months (the data covers them only in part): {', '.join(partial)}; "
@@ -171,7 +182,7 @@ def effort_over_time(con) -> Section:
             color=alt.Color("phase:N", sort=[PHASE_LABELS[p] for p in PHASES]),
             opacity=alt.Opacity("flagged:N", scale=alt.Scale(domain=[False, True], range=[1.0, 0.35]), title="small n or partial"),
         ).properties(width=WIDTH // 3 - 20, height=180).facet(column=alt.Column("score:N", title=None)).resolve_scale(y="independent")
-        section.charts.append(svg(chart))
+        section.charts.append((chart))
         section.flags.append(f"CES / CSAT / NPS cells with fewer than their minimum answers are drawn faint "
                              f"({int(long['flagged'].sum())} of {len(long)}).")
     return section
@@ -193,18 +204,17 @@ def funnel(con) -> Section:
         y=alt.Y("phase:N", sort=order, title=None), x=alt.X("customers_reached:Q", title="customers who reached the phase"))
     dropped = alt.Chart(stages).mark_bar(color="#e45756").encode(
         y=alt.Y("phase:N", sort=order), x=alt.X("dropped_here:Q"))
-    section.charts.append(svg(alt.layer(bars, dropped).properties(width=WIDTH, height=200,
+    section.charts.append((alt.layer(bars, dropped).properties(width=WIDTH, height=200,
                                                                  title="reached (green), dropped out there (red)")))
     stages_table = stages[["phase", "customers_reached", "conversion_to_next", "dropped_here", "stalled_here", "drop_off_rate"]]
-    section.tables.append(table_html(stages_table, {"conversion_to_next": "{:.0%}", "drop_off_rate": "{:.0%}"}))
+    section.tables.append(Shown(stages_table, {"conversion_to_next": "{:.0%}", "drop_off_rate": "{:.0%}"}))
     paths = query(con, """
         select path, customers, share_of_customers from journey_paths
         where path_kind = 'with_backtracking' and has_backtracking order by customers desc limit 8""")
     if paths.empty:
         section.flags.append("No backtracking path yet.")
     else:
-        section.tables.append("<h3>Most common paths that step back</h3>"
-                              + table_html(paths, {"share_of_customers": "{:.1%}"}))
+        section.tables.append(Shown(paths, {"share_of_customers": "{:.1%}"}, "Most common paths that step back"))
     small = stages[stages["customers_reached"] < SMALL_N]
     if len(small):
         section.flags.append("Phases reached by fewer than {} customers: {}.".format(SMALL_N, ", ".join(small["phase"])))
@@ -225,7 +235,7 @@ def expectation_gaps(con) -> Section:
                                   y=alt.Y("phase:N", sort=[PHASE_LABELS[p] for p in PHASES], title=None))
     heat = base.mark_rect().encode(color=alt.Color("expectation_gap:Q", title="gap", scale=alt.Scale(scheme="reds")))
     text = base.mark_text(fontSize=11).encode(text="label:N")
-    section.charts.append(svg(alt.layer(heat, text).properties(width=WIDTH // 2, height=220)))
+    section.charts.append((alt.layer(heat, text).properties(width=WIDTH // 2, height=220)))
     small = gaps[gaps["contacts"] < SMALL_N]
     if len(small):
         section.flags.append(f"{len(small)} cells rest on fewer than {SMALL_N} contacts.")
@@ -251,8 +261,8 @@ def perception(con) -> Section:
         y=alt.Y("phase:N", sort=[PHASE_LABELS[p] for p in PHASES], title=None), x=alt.X("score:Q", title="score (0–100)"),
         color=alt.Color("group:N", scale=alt.Scale(domain=["leadership", "staff", "customers"], range=["#e45756", "#f58518", "#4c78a8"])),
     ).properties(width=WIDTH // 3 - 10, height=200).facet(column=alt.Column("question:N", title=None))
-    section.charts.append(svg(chart))
-    section.tables.append(table_html(gaps[["question", "journey_phase", "leadership_score", "staff_score", "customer_score",
+    section.charts.append((chart))
+    section.tables.append(Shown(gaps[["question", "journey_phase", "leadership_score", "staff_score", "customer_score",
                                            "widest_gap", "widest_gap_group"]].head(6), {"leadership_score": "{:.0f}",
                                                                                         "staff_score": "{:.0f}", "customer_score": "{:.0f}",
                                                                                         "widest_gap": "{:.0f}"}))
@@ -284,14 +294,14 @@ def closed_loop(con) -> Section:
             color=alt.Color("when:N", scale=alt.Scale(domain=["before", "after"], range=["#bab0ac", "#4c78a8"]), legend=None),
             column=alt.Column("action:N", title=None, header=alt.Header(labelAngle=0)),
         ).properties(width=80, height=180)
-        section.charts.append(svg(chart))
+        section.charts.append((chart))
     else:
         section.flags.append("No finished action has contacts on both sides of its done date yet.")
     shown = actions[["action_id", "root_cause", "status", "owner", "done_on", "contacts_before", "contacts_after",
                      "unresolved_rate_before", "unresolved_rate_after", "verdict"]].rename(
         columns={"contacts_before": "contacts before", "contacts_after": "contacts after",
                  "unresolved_rate_before": "unresolved before", "unresolved_rate_after": "unresolved after"})
-    section.tables.append(table_html(shown, {"unresolved before": "{:.0%}", "unresolved after": "{:.0%}"}))
+    section.tables.append(Shown(shown, {"unresolved before": "{:.0%}", "unresolved after": "{:.0%}"}))
     unjudged = actions[actions["verdict"].isin(["too_few_contacts", "too_early", "no_baseline"])]
     if len(unjudged):
         section.flags.append("Not judged yet: " + ", ".join(f"{a} ({v.replace('_', ' ')})"
@@ -317,8 +327,8 @@ def effort_outcomes(con) -> Section:
         charts.append(alt.Chart(risk).mark_bar(color="#f58518").encode(
             y=alt.Y("segment:N", sort="-x", title=None), x=alt.X("revenue_at_risk:Q", title="revenue at risk"),
         ).properties(width=WIDTH // 2, height=200))
-    section.charts.append(svg(alt.hconcat(*charts)))
-    section.tables.append(table_html(bands[["segment", "customers", "churn_rate", "churn_lift", "revenue"]],
+    section.charts.append((alt.hconcat(*charts)))
+    section.tables.append(Shown(bands[["segment", "customers", "churn_rate", "churn_lift", "revenue"]],
                                      {"churn_rate": "{:.1%}", "churn_lift": "{:.2f}", "revenue": "{:,.0f}"}))
     small = rows[(rows["customers"] < SMALL_N)]
     if len(small):
@@ -339,13 +349,10 @@ def data_quality(con, quality: list[dict]) -> Section:
         x=alt.X("run_id:N", title=None, axis=alt.Axis(labelAngle=-30)), y=alt.Y("failed:Q", title="failed records"),
         color=alt.Color("gate:N", scale=alt.Scale(domain=["passed", "failed", "not run"], range=["#54a24b", "#e45756", "#bab0ac"])),
     ).properties(width=WIDTH, height=160)
-    section.charts.append(svg(chart))
+    section.charts.append((chart))
     shown = frame[["run_id", "read", "good", "failed", "quarantined_files", "gate", "gate_failures"]]
-    section.tables.append(table_html(shown, limit=20))
-    links = [f'<li><a href="{html.escape(uri)}">{html.escape(run)}</a></li>'
-             for run, uri in zip(frame["run_id"], frame["gate_report"]) if uri]
-    if links:
-        section.tables.append("<h3>Great Expectations data docs, per run</h3><ul>" + "".join(links) + "</ul>")
+    section.tables.append(Shown(shown, limit=20))
+    section.links = [(f"{run}: Great Expectations data docs", uri) for run, uri in zip(frame["run_id"], frame["gate_report"]) if uri]
     if int(frame["quarantined_files"].sum()):
         section.flags.append(f"{int(frame['quarantined_files'].sum())} files were held back whole (quarantined) across these runs.")
     return section
@@ -397,9 +404,11 @@ def render(sections: list[Section], title: str, subtitle: str) -> str:
                  f'<p class="meta">from {html.escape(", ".join(s.marts))} · n = {s.n:,} {html.escape(s.n_label)}</p>']
         if s.empty:
             parts.append(f'<p class="empty">{html.escape(s.empty)}</p>')
-        parts += [f"<figure>{chart}</figure>" for chart in s.charts]
+        parts += [f"<figure>{svg(chart)}</figure>" for chart in s.charts]
         parts += [f'<p class="flag">{html.escape(flag)}</p>' for flag in s.flags]
-        parts += s.tables
+        parts += [(f"<h3>{html.escape(t.heading)}</h3>" if t.heading else "") + table_html(t.frame, t.formats, t.limit) for t in s.tables]
+        if s.links:
+            parts.append("<ul>" + "".join(f'<li><a href="{html.escape(uri)}">{html.escape(text)}</a></li>' for text, uri in s.links) + "</ul>")
         parts.append("</section>")
         body.append("\n".join(parts))
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
@@ -408,10 +417,9 @@ def render(sections: list[Section], title: str, subtitle: str) -> str:
             + "\n".join(body) + "</body></html>")
 
 
-def build_report(duckdb_path: Path, out_path: Path, lake: Path | None = None) -> tuple[Path, float]:
-    """Write the report for the warehouse at `duckdb_path` (and the lake's runs, when given) to `out_path`;
-    returns the path and the seconds it took."""
-    started = time.perf_counter()
+def collect_sections(duckdb_path: Path, lake: Path | None = None) -> tuple[list[Section], str]:
+    """Every section of the report, read from the warehouse (and the lake's runs, when given), and a line
+    saying what data they rest on."""
     con = open_warehouse(Path(duckdb_path))
     try:
         sections = [make(con) for make in SECTIONS]
@@ -420,10 +428,20 @@ def build_report(duckdb_path: Path, out_path: Path, lake: Path | None = None) ->
     finally:
         con.close()
     built = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    subtitle = f"{span[2]:,} interactions from {span[0]} to {span[1]} · built {built} from {Path(duckdb_path).name}"
+    return sections, f"{span[2]:,} interactions from {span[0]} to {span[1]} · built {built} from {Path(duckdb_path).name}"
+
+
+TITLE = "Customer interactions: what drives contact and effort"
+
+
+def build_report(duckdb_path: Path, out_path: Path, lake: Path | None = None) -> tuple[Path, float]:
+    """Write the report for the warehouse at `duckdb_path` (and the lake's runs, when given) to `out_path`;
+    returns the path and the seconds it took."""
+    started = time.perf_counter()
+    sections, subtitle = collect_sections(duckdb_path, lake)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     partial = out_path.with_name(out_path.name + ".partial")
-    partial.write_text(render(sections, "Customer interactions: what drives contact and effort", subtitle), encoding="utf-8")
+    partial.write_text(render(sections, TITLE, subtitle), encoding="utf-8")
     partial.replace(out_path)
     return out_path, time.perf_counter() - started

@@ -1,5 +1,6 @@
 """What analysts and BI tools get: the HTML report, and a warehouse any DuckDB 1.x or 2.x reader can open."""
 
+import html
 import json
 import os
 import re
@@ -11,6 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pipelines.report import SECTIONS, build_report
 from pipelines.warehouse import open_warehouse
@@ -152,3 +154,34 @@ def test_a_duckdb_1x_reader_opens_a_copy_of_the_warehouse_folder(world, tmp_path
     assert int(out[3]) >= expected[1]
     views = open_warehouse(copy / "cx.duckdb").execute("select sql from duckdb_views() where not internal").fetchall()
     assert views and not [sql for (sql,) in views if str(world["root"]) in sql]
+
+
+def test_every_exposure_points_at_a_report_section_that_reads_its_marts(report):
+    sections = Sections(report).found
+    exposures = yaml.safe_load((ROOT / "dbt" / "models" / "exposures.yml").read_text())["exposures"]
+    read = " ".join(re.search(r'data-marts="([^"]*)"', body).group(1) for body in sections.values())
+    for exposure in exposures:
+        path, anchor = exposure["url"].split("#")
+        assert path == "data/warehouse/report.html" and anchor in sections, exposure["name"]
+        for ref in exposure["depends_on"]:
+            assert "marts." + re.fullmatch(r"ref\('(\w+)'\)", ref).group(1) in read, (exposure["name"], ref)
+
+
+def test_the_dashboard_shows_every_section(world, report, monkeypatch):
+    """The Streamlit app run headless (Streamlit's AppTest): a tab per report section, with its chart, no error."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setattr(sys, "argv", ["dashboard", "--warehouse", str(world["root"])])
+    app = AppTest.from_file(str(ROOT / "pipelines" / "dashboard.py"), default_timeout=120)
+    app.run()
+    assert not app.exception and not app.error
+    titles = [html.unescape(t) for t in re.findall(r"<h2>(.*?)</h2>", report)]
+    assert [tab.label for tab in app.tabs] == titles
+    charts = [e for e in _walk(app.main) if getattr(e, "type", "") == "vega_lite_chart"]
+    assert len(charts) == report.count("<figure>")
+
+
+def _walk(node):
+    for child in getattr(node, "children", {}).values():
+        yield child
+        yield from _walk(child)
