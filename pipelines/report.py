@@ -102,7 +102,7 @@ def query(con, sql: str) -> pd.DataFrame:
 
 def root_causes(con) -> Section:
     section = Section("root-causes", "Root causes", "Why do customers contact us, and which few reasons make most of it?",
-                      ("marts.root_causes",), n_label="contacts")
+                      ("marts.root_causes", "marts.reason_trust"), n_label="contacts")
     by_reason = query(con, """
         select reason_code, any_value(reason_dimension) as reason_dimension, sum(contacts)::bigint as contacts,
                sum(unresolved_contacts)::bigint as unresolved, sum(repeat_contacts)::bigint as repeats
@@ -129,6 +129,16 @@ def root_causes(con) -> Section:
         from root_causes order by pareto_rank limit 8""")
     examples["journey_phase"] = examples["journey_phase"].map(phase_label)
     section.tables.append(Shown(examples, {"unresolved_rate": "{:.0%}"}))
+    trust = query(con, """
+        select decided_by, confidence_band, sum(contacts)::bigint as contacts from reason_trust
+        group by all order by contacts desc""")
+    if not trust.empty:
+        trust["share_of_contacts"] = trust["contacts"] / trust["contacts"].sum()
+        section.tables.append(Shown(trust, {"share_of_contacts": "{:.0%}"}, "How the reasons were decided (reason_trust)"))
+        unsure = trust[trust["confidence_band"].isin(["unknown", "below 0.5", "0.5-0.7"])]
+        if len(unsure):
+            section.flags.append(f"{unsure['share_of_contacts'].sum():.0%} of contacts have no reason, or one tagged with "
+                                 "a confidence under 0.7: read their reasons' ranks with care.")
     small = by_reason[by_reason["contacts"] < SMALL_N]
     if len(small):
         section.flags.append(f"{len(small)} reasons have fewer than {SMALL_N} contacts: "
@@ -139,7 +149,8 @@ def root_causes(con) -> Section:
 def effort_over_time(con) -> Section:
     section = Section("effort", "Effort per journey phase over time",
                       "Where in the journey is it hard to deal with us, and is it getting easier?",
-                      ("marts.effort_by_phase", "marts.cx_scores"), n_label="episodes")
+                      ("marts.effort_by_phase", "marts.effort_by_touchpoint", "marts.contact_episodes", "marts.cx_scores"),
+                      n_label="episodes")
     effort = query(con, """
         select journey_phase, month, episodes, ces_responses, effort_index, is_partial_month
         from effort_by_phase where effort_index is not null order by month, journey_phase""")
@@ -150,21 +161,39 @@ def effort_over_time(con) -> Section:
     effort["phase"] = effort["journey_phase"].map(phase_label)
     effort["small_or_partial"] = [bool(p) or (e + c) < SMALL_N
                                   for p, e, c in zip(effort["is_partial_month"], effort["episodes"], effort["ces_responses"])]
-    lines = alt.Chart(effort).mark_line().encode(
-        x=alt.X("month:T", title=None), y=alt.Y("effort_index:Q", title="effort index (0 easy – 100 hard)"),
-        color=alt.Color("phase:N", sort=[PHASE_LABELS[p] for p in PHASES], title="phase"))
-    points = alt.Chart(effort).mark_point(filled=True, size=40).encode(
-        x="month:T", y="effort_index:Q", color=alt.Color("phase:N", sort=[PHASE_LABELS[p] for p in PHASES], title="phase"),
-        shape=alt.Shape("small_or_partial:N", title="small n or partial month",
-                        scale=alt.Scale(domain=[False, True], range=["circle", "cross"])))
-    section.charts.append((alt.layer(lines, points).properties(width=WIDTH, height=260)))
+    phase_colour = alt.Color("phase:N", sort=[PHASE_LABELS[p] for p in PHASES], title="phase")
+    # Lines join only the months that can be read; a small or partial cell is a hollow point on its own.
+    lines = alt.Chart(effort[~effort["small_or_partial"]]).mark_line().encode(
+        x=alt.X("month:T", title=None), y=alt.Y("effort_index:Q", title="effort index (0 easy – 100 hard)"), color=phase_colour)
+    points = alt.Chart(effort).mark_point(size=45).encode(
+        x="month:T", y="effort_index:Q", color=phase_colour,
+        fill=alt.condition("datum.small_or_partial", alt.value("white"), alt.Color("phase:N", legend=None)),
+        shape=alt.Shape("small_or_partial:N", title="small n or partial month (hollow)",
+                        scale=alt.Scale(domain=[False, True], range=["circle", "diamond"])))
+    section.charts.append(alt.layer(lines, points).properties(width=WIDTH, height=260))
     partial = sorted({m.strftime("%Y-%m") for m, p in zip(effort["month"], effort["is_partial_month"]) if p})
     if partial:
         section.flags.append(f"Partial months (the data covers them only in part): {', '.join(partial)}; "
                              "a drop there is not an improvement.")
     small = int(sum(1 for s, p in zip(effort["small_or_partial"], effort["is_partial_month"]) if s and not p))
     if small:
-        section.flags.append(f"{small} phase-months have fewer than {SMALL_N} episodes and CES answers (drawn as crosses).")
+        section.flags.append(f"{small} phase-months have fewer than {SMALL_N} episodes and CES answers (hollow diamonds, not joined by lines).")
+    hardest = query(con, f"""
+        with per_touchpoint as (
+            select journey_phase, touchpoint, sum(episodes)::bigint as episodes,
+                   sum(effort_index * (episodes + ces_responses)) / nullif(sum(episodes + ces_responses), 0) as effort_index
+            from effort_by_touchpoint where effort_index is not null group by all
+        )
+        select journey_phase, touchpoint, episodes, round(effort_index, 1) as effort_index
+        from per_touchpoint where episodes >= {SMALL_N}
+        qualify row_number() over (partition by journey_phase order by effort_index desc, touchpoint) = 1
+        order by effort_index desc""")
+    if not hardest.empty:
+        hardest["journey_phase"] = hardest["journey_phase"].map(phase_label)
+        section.tables.append(Shown(hardest, heading=f"The hardest touchpoint in each phase (effort_by_touchpoint; {SMALL_N}+ episodes)"))
+    [(repeat,)] = con.sql("select count_if(contacts > 1) / nullif(count(*), 0) from contact_episodes").fetchall()
+    if repeat is not None:
+        section.flags.append(f"{repeat:.0%} of contact episodes took more than one contact (contact_episodes).")
     scores = query(con, """
         select value as journey_phase, month, nps, nps_answers, csat_pct, csat_answers, ces_mean, ces_answers,
                is_partial_month, nps_small_n, csat_small_n, ces_small_n
@@ -190,7 +219,7 @@ def effort_over_time(con) -> Section:
 
 def funnel(con) -> Section:
     section = Section("funnel", "Journey funnel", "How far do customers get, where do they drop off, and where do they step back?",
-                      ("marts.phase_funnel", "marts.journey_paths"), n_label="customers")
+                      ("marts.phase_funnel", "marts.journey_paths", "marts.journey_progress"), n_label="customers")
     stages = query(con, """
         select journey_phase, phase_index, customers_reached, conversion_to_next, dropped_here, stalled_here, drop_off_rate
         from phase_funnel order by phase_index""")
@@ -208,6 +237,11 @@ def funnel(con) -> Section:
                                                                  title="reached (green), dropped out there (red)")))
     stages_table = stages[["phase", "customers_reached", "conversion_to_next", "dropped_here", "stalled_here", "drop_off_rate"]]
     section.tables.append(Shown(stages_table, {"conversion_to_next": "{:.0%}", "drop_off_rate": "{:.0%}"}))
+    status = query(con, """
+        select journey_status, count(*)::bigint as customers from journey_progress group by all order by customers desc""")
+    if not status.empty:
+        status["share"] = status["customers"] / status["customers"].sum()
+        section.tables.append(Shown(status, {"share": "{:.0%}"}, "Where customers are now (journey_progress)"))
     paths = query(con, """
         select path, customers, share_of_customers from journey_paths
         where path_kind = 'with_backtracking' and has_backtracking order by customers desc limit 8""")
@@ -302,6 +336,10 @@ def closed_loop(con) -> Section:
         columns={"contacts_before": "contacts before", "contacts_after": "contacts after",
                  "unresolved_rate_before": "unresolved before", "unresolved_rate_after": "unresolved after"})
     section.tables.append(Shown(shown, {"unresolved before": "{:.0%}", "unresolved after": "{:.0%}"}))
+    unowned = query(con, "select root_cause, contacts from root_cause_ownership where is_top and not has_owner order by contact_rank")
+    if len(unowned):
+        section.flags.append("Top root causes nobody owns: " + ", ".join(
+            f"{cause} ({contacts:,} contacts)" for cause, contacts in zip(unowned["root_cause"], unowned["contacts"])) + ".")
     unjudged = actions[actions["verdict"].isin(["too_few_contacts", "too_early", "no_baseline"])]
     if len(unjudged):
         section.flags.append("Not judged yet: " + ", ".join(f"{a} ({v.replace('_', ' ')})"
@@ -311,7 +349,7 @@ def closed_loop(con) -> Section:
 
 def effort_outcomes(con) -> Section:
     section = Section("churn-revenue", "Effort → churn and revenue", "Do customers who work hard to deal with us leave, and what is at stake?",
-                      ("marts.effort_outcomes",), n_label="customers")
+                      ("marts.effort_outcomes", "marts.reason_drivers"), n_label="customers")
     rows = query(con, "select dimension, segment, customers, churn_rate, churn_lift, revenue, revenue_at_risk from effort_outcomes")
     bands = rows[rows["dimension"] == "effort_band"].copy()
     if bands.empty:
@@ -330,6 +368,11 @@ def effort_outcomes(con) -> Section:
     section.charts.append((alt.hconcat(*charts)))
     section.tables.append(Shown(bands[["segment", "customers", "churn_rate", "churn_lift", "revenue"]],
                                      {"churn_rate": "{:.1%}", "churn_lift": "{:.2f}", "revenue": "{:,.0f}"}))
+    drivers = query(con, """
+        select outcome, reason_code, round(lift, 2) as lift, round(lift_ci_low, 2) as lift_ci_low, exposed, p_value_holm
+        from reason_drivers where is_driver order by outcome, lift desc""")
+    section.tables.append(Shown(drivers, {"p_value_holm": "{:.3g}"}, "Reasons that drive high effort or churn (reason_drivers)")
+                          if not drivers.empty else Shown(pd.DataFrame({"reason_drivers": ["no reason passes the driver tests"]})))
     small = rows[(rows["customers"] < SMALL_N)]
     if len(small):
         section.flags.append(f"{len(small)} segments have fewer than {SMALL_N} customers; their churn rates are noisy.")
@@ -339,7 +382,7 @@ def effort_outcomes(con) -> Section:
 def data_quality(con, quality: list[dict]) -> Section:
     """Each published run's gate result, failed records and quarantined files (from the runs' manifests)."""
     section = Section("data-quality", "Data quality", "What did each run read, reject and hold back, and did its gate pass?",
-                      ("lake runs/<run>/manifest.json", "runs/<run>/quality/gate.json"), n_label="runs")
+                      ("marts.identity_types", "lake runs/<run>/manifest.json", "runs/<run>/quality/gate.json"), n_label="runs")
     if not quality:
         section.empty = "No run manifests found."
         return section
@@ -353,6 +396,13 @@ def data_quality(con, quality: list[dict]) -> Section:
     shown = frame[["run_id", "read", "good", "failed", "quarantined_files", "gate", "gate_failures"]]
     section.tables.append(Shown(shown, limit=20))
     section.links = [(f"{run}: Great Expectations data docs", uri) for run, uri in zip(frame["run_id"], frame["gate_report"]) if uri]
+    identities = query(con, """
+        select customer_id_type, is_pseudo_customer, customer_ids, interactions, share_of_interactions
+        from identity_types order by interactions desc""")
+    if not identities.empty:
+        section.tables.append(Shown(identities, {"share_of_interactions": "{:.1%}"}, "Who the interactions belong to (identity_types)"))
+        pseudo = identities[identities["is_pseudo_customer"].astype(bool)]["share_of_interactions"].sum()
+        section.flags.append(f"{pseudo:.1%} of interactions belong to identities that are not customers (anonymous, reviewers, ...).")
     if int(frame["quarantined_files"].sum()):
         section.flags.append(f"{int(frame['quarantined_files'].sum())} files were held back whole (quarantined) across these runs.")
     return section
@@ -424,7 +474,7 @@ def collect_sections(duckdb_path: Path, lake: Path | None = None) -> tuple[list[
     try:
         sections = [make(con) for make in SECTIONS]
         sections.append(data_quality(con, run_quality(lake) if lake else []))
-        span = con.execute("select min(occurred_at)::date, max(occurred_at)::date, count(*) from interactions").fetchone()
+        [span] = con.sql("select min(occurred_at)::date, max(occurred_at)::date, count(*) from interactions").fetchall()
     finally:
         con.close()
     built = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
