@@ -109,6 +109,7 @@ def test_new_files_dedup_supersede_restitch_and_late_events_across_runs(lake):
         "a.jsonl": "r1", "tickets-1.json": "r1", "b.jsonl": "r2", "tickets-2.json": "r2"}
 
 
+@pytest.mark.slow
 def test_reprocessing_replaces_what_files_gave_and_matches_a_full_run(lake):
     raw, out, ingest = lake
     ingest("--run_id", "r1")
@@ -212,6 +213,7 @@ def test_an_operators_salt_changes_every_hash_and_the_manifest_says_so(lake, mon
     assert "5550001" not in str(phone_links(salted))
 
 
+@pytest.mark.slow
 def test_a_rejected_run_stays_under_runs_and_old_runs_are_pruned(lake):
     raw, out, ingest = lake
     first = ingest("--run_id", "r1", "--keep_runs", "2")
