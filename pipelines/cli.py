@@ -110,6 +110,14 @@ def _report(paths: dict[str, Path], out: Path | None = None) -> tuple[Path, floa
     return build_report(paths["duckdb"], out or paths["report"], paths["lake"])
 
 
+def _freshness_line(duckdb_path: Path) -> str:
+    """How old the newest event of each touchpoint is, as one line: "freshness: web 12s, billing 3m"."""
+    from pipelines.summary import freshness
+
+    ages = freshness(duckdb_path)
+    return "freshness: " + (", ".join(f"{touchpoint} {age}" for touchpoint, age in ages) if ages else "no events")
+
+
 def _build(lake: Path, duckdb_path: Path, exports: Path, actions, full_refresh: bool = False):
     from pipelines.warehouse import WarehouseError, build_warehouse
 
@@ -256,17 +264,38 @@ def build(input_dir: str, warehouse: str, taxonomy: str | None, actions: str | N
 @actions_option
 @scope_options
 @json_option
+@click.option("--watch", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="Keep running: every SECONDS, run again when there is something new (closed landing files, changed "
+                   "actions), one run at a time; Ctrl-C stops.")
+@click.option("--watch-cycles", type=click.IntRange(min=1), default=None, hidden=True)
 def run(input_dir: str, sample: bool, customers: int, seed: int, regenerate: bool, warehouse: str, taxonomy: str | None,
         chunk_mb: float, buckets: int, tiers: str, touchpoints: str | None, identity: str | None, actions: str | None,
-        as_json: bool, **scope) -> None:
-    with _one_run_at_a_time(warehouse):
-        _run(input_dir, sample or regenerate, customers, seed, regenerate, warehouse, taxonomy, chunk_mb, buckets, tiers,
-             touchpoints, identity, actions, scope, as_json)
+        as_json: bool, watch: float | None, watch_cycles: int | None, **scope) -> None:
+    if watch is None:
+        with _one_run_at_a_time(warehouse):
+            _run(input_dir, sample or regenerate, customers, seed, regenerate, warehouse, taxonomy, chunk_mb, buckets, tiers,
+                 touchpoints, identity, actions, scope, as_json)
+        return
+    if sample or regenerate or any(scope.values()):
+        raise CxError("--watch runs incrementally on the input as it is: not with --sample, --regenerate, --full or --reprocess")
+    cycles = 0
+    while watch_cycles is None or cycles < watch_cycles:
+        started = time.monotonic()
+        try:
+            with _one_run_at_a_time(warehouse):
+                _run(input_dir, False, customers, seed, False, warehouse, taxonomy, chunk_mb, buckets, tiers, touchpoints,
+                     identity, actions, scope, as_json, one_line=True)
+        except CxError as exc:  # a failed run (a gate, a broken file) is reported; the next cycle tries again
+            err_console.print(f"cx: {time.strftime('%H:%M:%S')} {exc}", highlight=False, markup=False, soft_wrap=True)
+        cycles += 1
+        if watch_cycles is None or cycles < watch_cycles:
+            time.sleep(max(0.0, watch - (time.monotonic() - started)))
 
 
 def _run(input_dir: str, sample: bool, customers: int, seed: int, regenerate: bool, warehouse: str, taxonomy: str | None,
          chunk_mb: float, buckets: int, tiers: str, touchpoints: str | None, identity: str | None, actions: str | None,
-         scope: dict, as_json: bool = False) -> None:
+         scope: dict, as_json: bool = False, one_line: bool = False) -> None:
+    """One run; with `one_line` (watching), a line saying what it did instead of the summary."""
     import json
 
     from pipelines.generate import generate as write_sample
@@ -292,6 +321,9 @@ def _run(input_dir: str, sample: bool, customers: int, seed: int, regenerate: bo
             and not actions_changed(paths["duckdb"], checked_actions) and not models_changed(paths["duckdb"])):
         if not paths["report"].exists():
             _report(paths)
+        if one_line:
+            console.print(f"{time.strftime('%H:%M:%S')} nothing new; {_freshness_line(paths['duckdb'])}", highlight=False)
+            return
         if as_json:
             print(json.dumps(_run_result(result, built=False, duckdb=str(paths["duckdb"]), report=str(paths["report"]),
                                          seconds=seconds)))
@@ -307,6 +339,12 @@ def _run(input_dir: str, sample: bool, customers: int, seed: int, regenerate: bo
     if as_json:
         print(json.dumps(_run_result(result, built=True, duckdb=str(built.duckdb_path), exports=str(built.exports_dir),
                                      report=str(paths["report"]), seconds=seconds)))
+        return
+    if one_line:
+        t = result.manifest["totals"]
+        console.print(f"{time.strftime('%H:%M:%S')} run {result.run_id}: read {t['read']:,}, good {t['good']:,}, failed {t['failed']:,}, "
+                      f"written {t['written']:,}; built in {sum(seconds.values()):.1f} s; {_freshness_line(built.duckdb_path)}",
+                      highlight=False, soft_wrap=True)
         return
     _print_quarantined(result.manifest)
     render(console, collect(built.duckdb_path, result.manifest), built.duckdb_path, built.exports_dir, seconds, paths["report"])
@@ -517,6 +555,43 @@ def dashboard(warehouse: str, port: int) -> None:
                        check=False)
     except KeyboardInterrupt:
         pass
+
+
+@cli.command(help="Take touchpoint events over HTTP (Segment, Stripe, Zendesk, Intercom, any JSON with a token) into "
+                  "landing files the batch job reads; secrets from CX_COLLECT_* variables. Ctrl-C stops.")
+@click.option("--input", "input_dir", type=click.Path(file_okay=False), default=lambda: default_path("data/raw"), show_default="<project>/data/raw")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 behind a proxy or balancer).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8787, show_default=True)
+@click.option("--max-connections", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Open connections and requests in flight; over it, 503.")
+@click.option("--rate", type=click.FloatRange(min=0.1), default=2000.0, show_default=True, help="Requests per second per sender key.")
+@click.option("--max-body-kb", type=click.IntRange(min=1), default=1024, show_default=True, help="Largest webhook or event body.")
+@click.option("--rotate-mb", type=click.FloatRange(min=0.001), default=64.0, show_default=True)
+@click.option("--rotate-seconds", type=click.FloatRange(min=0.1), default=60.0, show_default=True)
+@touchpoints_option
+def collect(input_dir: str, host: str, port: int, max_connections: int, rate: float, max_body_kb: int, rotate_mb: float,
+            rotate_seconds: float, touchpoints: str | None) -> None:
+    import uvicorn
+
+    from pipelines.collect import CollectorConfig, create_app
+    from transforms.sources import AdapterConfigError, load_adapters
+
+    try:
+        folders = frozenset(load_adapters(touchpoints))
+    except AdapterConfigError as exc:
+        raise CxError(str(exc)) from None
+    config = CollectorConfig.from_env(Path(input_dir), folders, rate_per_key=rate, burst_per_key=2 * rate,
+                                      max_body_bytes=max_body_kb * 1024, rotate_bytes=int(rotate_mb * 1024 * 1024),
+                                      rotate_seconds=rotate_seconds)
+    offered = [name for name, on in (("segment", config.segment_write_keys), ("stripe", config.stripe_secrets),
+                                     ("zendesk", config.zendesk_secret), ("intercom", config.intercom_secret),
+                                     ("events", config.bearer_tokens)) if on]
+    if not offered:
+        raise CxError("no endpoint has a secret: set CX_COLLECT_SEGMENT_WRITE_KEYS, CX_COLLECT_STRIPE_SECRETS, "
+                      "CX_COLLECT_ZENDESK_SECRET, CX_COLLECT_INTERCOM_SECRET or CX_COLLECT_TOKENS")
+    console.print(f"collecting into {input_dir}/ on http://{host}:{port} ({', '.join(offered)}); /health, /metrics", highlight=False)
+    uvicorn.run(create_app(config), host=host, port=port, limit_concurrency=max_connections, log_level="warning",
+                timeout_graceful_shutdown=10)
 
 
 @cli.command(help="Check every configuration file and the input layout without running anything.")

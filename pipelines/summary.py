@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime, timezone
 from pathlib import Path
 
 from rich import box
@@ -63,7 +64,31 @@ def collect(duckdb_path: Path, manifest: dict) -> dict:
             return [dict(zip(names, r)) for r in result.fetchall()]
         return {"touchpoints": dict(sorted(per_touchpoint.items())), "totals": manifest["totals"], "manifest": manifest,
                 "root_causes": rows(TOP_ROOT_CAUSES), "effort": rows(EFFORT_PER_PHASE),
-                "closed_loop": rows(CLOSED_LOOP)[0], "perception": (rows(WIDEST_PERCEPTION_GAP) or [None])[0]}
+                "closed_loop": rows(CLOSED_LOOP)[0], "perception": (rows(WIDEST_PERCEPTION_GAP) or [None])[0],
+                "freshness": [(r["touchpoint"], r["latest"]) for r in rows(FRESHNESS)]}
+    finally:
+        con.close()
+
+
+FRESHNESS = """
+    select touchpoint, max(occurred_at) as latest from interactions group by touchpoint order by latest desc, touchpoint
+"""
+
+
+def age(seconds: float) -> str:
+    """An age in the largest unit that keeps it short: 45s, 12m, 5h, 3d."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size:.0f}{unit}"
+    return f"{max(seconds, 0):.0f}s"
+
+
+def freshness(duckdb_path: Path, now: datetime | None = None) -> list[tuple[str, str]]:
+    """(touchpoint, how old its newest event is), freshest first."""
+    now = now or datetime.now(timezone.utc)
+    con = open_warehouse(duckdb_path)
+    try:
+        return [(touchpoint, age((now - latest).total_seconds())) for touchpoint, latest in con.sql(FRESHNESS).fetchall()]
     finally:
         con.close()
 
@@ -126,6 +151,10 @@ def render(console: Console, figures: dict, duckdb_path: Path, exports_dir: Path
     for line in _findings(figures):
         console.print(line, highlight=False)
 
+    if figures.get("freshness"):
+        now = datetime.now(timezone.utc)
+        console.print("Freshness (newest event per touchpoint): "
+                      + ", ".join(f"{t} {age((now - latest).total_seconds())}" for t, latest in figures["freshness"]), highlight=False)
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items())
     console.print(f"[bold]Done[/] ({timing}).")
     if report is not None:
