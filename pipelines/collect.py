@@ -19,7 +19,8 @@ next start cuts any half-written last line (never acknowledged) and closes it.
 A sender retrying the same event writes it twice; the job dedups on the event's id (messageId, the Stripe
 event id, the notification id). Rejections are counted per endpoint and reason: a bad signature 401, a
 stale Stripe timestamp 401, a body over the limit 413, malformed JSON 400 with the parser's reason, a
-sender over its rate 429 with Retry-After; connections over the limit get 503 from the server.
+sender over its rate 429 with Retry-After; a write the disk refuses 503 (not stored, so not acknowledged);
+connections over the limit get 503 from the server.
 """
 
 from __future__ import annotations
@@ -352,6 +353,10 @@ def create_app(config: CollectorConfig) -> Starlette:
         except Rejected as exc:
             metrics.rejected.labels(endpoint, exc.reason).inc()
             return JSONResponse({"error": exc.reason, "message": exc.message}, exc.status, headers=exc.headers)
+        except OSError as exc:  # the disk refused the write (full, read-only): not stored, so not acknowledged
+            metrics.rejected.labels(endpoint, "not_stored").inc()
+            return JSONResponse({"error": "not_stored", "message": f"the event could not be stored: {exc.strerror or exc}"}, 503,
+                                headers={"Retry-After": "5"})
         metrics.accepted.labels(endpoint).inc()
         metrics.events.labels(endpoint).inc(events)
         metrics.latency.labels(endpoint).observe(time.perf_counter() - started)

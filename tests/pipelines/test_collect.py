@@ -195,3 +195,34 @@ def test_events_posted_to_the_collector_reach_the_marts_through_the_watcher(tmp_
     ids = {i for (i,) in con.sql("select interaction_id from interactions").fetchall()}
     con.close()
     assert expected and expected <= ids, expected - ids
+
+
+def test_bad_collect_and_watch_command_lines_get_one_line(tmp_path, capsys, monkeypatch):
+    from pipelines.cli import main
+
+    for name in ("CX_COLLECT_SEGMENT_WRITE_KEYS", "CX_COLLECT_STRIPE_SECRETS", "CX_COLLECT_ZENDESK_SECRET",
+                 "CX_COLLECT_INTERCOM_SECRET", "CX_COLLECT_TOKENS"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["collect", "--input", str(tmp_path / "raw")]) == 1
+    assert capsys.readouterr().err.count("\n") == 1
+    assert main(["run", "--input", str(tmp_path / "raw"), "--watch", "5", "--sample"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--watch runs incrementally" in err
+
+
+def test_a_write_the_disk_refuses_is_503_and_never_acknowledged(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    real_write = os.write
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with TestClient(create_app(config(tmp_path))) as client:
+        monkeypatch.setattr(os, "write", full)
+        refused = client.post("/v1/events/web", json={"i": 1}, headers={"Authorization": f"Bearer {TOKEN}"})
+        monkeypatch.setattr(os, "write", real_write)
+        assert refused.status_code == 503 and refused.json()["error"] == "not_stored" and "No space left" in refused.json()["message"]
+        assert client.post("/v1/events/web", json={"i": 2}, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    assert [json.loads(line)["i"] for line in landed(tmp_path / "raw", "web")] == [2]
