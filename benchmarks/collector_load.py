@@ -3,7 +3,9 @@ with the watcher running, and nothing lost when the collector and the watcher ar
 
     python benchmarks/collector_load.py --seconds 300 --rate 5000 --batch 10            # load and latency
     python benchmarks/collector_load.py --seconds 300 --rate 5000 --batch 10 --watch 10  # + event -> mart
-    python benchmarks/collector_load.py --seconds 120 --rate 2000 --batch 10 --watch 10 --kill  # + kill -9 test
+    python benchmarks/collector_load.py --seconds 180 --rate 1000 --batch 10 --watch 10 --kill  # + kill -9 test
+
+The load comes from wrk (Debian: apt-get install wrk).
 
 Events are Segment track calls in /v1/batch bodies (as Segment's libraries send them). The load comes from
 wrk (benchmarks/collector_load.lua; each of 20 keep-alive connections pauses between requests so the total
