@@ -179,6 +179,14 @@ def test_events_posted_to_the_collector_reach_the_marts_through_the_watcher(tmp_
         assert client.post("/v1/track", content=track, headers=basic(WRITE_KEY)).status_code == 200
         body = (FIXTURES / "billing" / posted["billing"][0]).read_bytes()
         assert client.post("/webhooks/stripe", content=body, headers=stripe_header(body)).status_code == 200
+        # a Zendesk trigger whose JSON body is the ticket's fields, as the Tickets API names them
+        ticket = json.dumps({"id": 35436, "status": "open", "subject": "Printer on fire", "requester_id": 20978392,
+                             "description": "My printer is on fire and nobody answers", "created_at": "2026-03-02T10:15:00Z",
+                             "updated_at": "2026-03-02T10:15:00Z"}).encode()
+        stamp = "2026-03-02T10:15:01Z"
+        signature = base64.b64encode(hmac.new(ZENDESK_SECRET.encode(), stamp.encode() + ticket, hashlib.sha256).digest()).decode()
+        assert client.post("/webhooks/zendesk", content=ticket, headers={
+            "X-Zendesk-Webhook-Signature": signature, "X-Zendesk-Webhook-Signature-Timestamp": stamp}).status_code == 200
         for line in (FIXTURES / "chat" / posted["chat"][0]).read_bytes().splitlines():
             signature = "sha1=" + hmac.new(INTERCOM_SECRET.encode(), line, hashlib.sha1).hexdigest()
             assert client.post("/webhooks/intercom", content=line, headers={"X-Hub-Signature": signature}).status_code == 200
@@ -186,9 +194,11 @@ def test_events_posted_to_the_collector_reach_the_marts_through_the_watcher(tmp_
     assert main(["run", "--input", str(tmp_path / "raw"), "--warehouse", str(warehouse), "--watch", "0", "--watch-cycles", "2"]) == 0
     out = capsys.readouterr().out
     assert "run " in out and "nothing new" in out.splitlines()[-1] and "freshness: " in out
-    # the records the fixtures' expectations name for these bodies: every web call, the dispute, the conversation
+    # the records the fixtures' expectations name for these bodies: every web call, the dispute, the conversation;
+    # and the ticket
     segment = yaml.safe_load((FIXTURES.parent / "expected" / "segment.yml").read_text())["records"]
-    expected = {rid for rid in segment if rid.startswith("web:")} | {"billing:evt_1QzPbXLkdIwHu7ixVt9rkT3o", "chat:215471234567896"}
+    expected = {rid for rid in segment if rid.startswith("web:")} | {"billing:evt_1QzPbXLkdIwHu7ixVt9rkT3o", "chat:215471234567896",
+                                                                       "email:35436"}
     for vendor in ("stripe", "intercom"):
         assert set(expected) & set(yaml.safe_load((FIXTURES.parent / "expected" / f"{vendor}.yml").read_text())["records"])
     con = open_warehouse(warehouse / "cx.duckdb")

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pyarrow.dataset as ds
+import pytest
 
 import transforms.read
 from pipelines.ingest import run
@@ -164,6 +165,7 @@ def test_a_quarantined_file_neither_supersedes_nor_stitches(tmp_path):
     assert held == [("identify.jsonl", "quarantined"), ("tickets-2.json", "quarantined")]
 
 
+@pytest.mark.slow
 def test_overlapping_runs_one_waits_for_nothing_and_says_who_holds_the_warehouse(tmp_path):
     """Two `cx ingest` as cron starts them: the second ends at once with one line naming the first, which
     completes and publishes untouched."""

@@ -4,6 +4,7 @@ folders, no links, no rename) gives what a lake on a local disk gives."""
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from pipelines.ingest import run
 from pipelines.publish import current_run, current_run_id, publish
@@ -18,6 +19,7 @@ def rows(files: list[str], read) -> list[tuple]:
     return sorted(zip(table["interaction_id"].to_pylist(), table["customer_id"].to_pylist()))
 
 
+@pytest.mark.slow
 def test_a_lake_on_an_object_store_runs_incrementally_and_publishes_by_pointer(tmp_path):
     raw = tmp_path / "raw"
     write(raw, "web", "a.jsonl", event("m1", 1) + event("m2", 2) + event("m1", 1))

@@ -81,6 +81,7 @@ def test_a_fixed_configuration_lets_failed_records_land_and_replaying_twice_adds
     assert "nothing to replay" in cx("replay", "--input", str(raw), "--touchpoint", "kiosk")
 
 
+@pytest.mark.slow
 def test_a_fixed_file_replays_into_good_records(setup):
     raw, warehouse, config, cx = setup
     write(raw, "web", "events.jsonl", PAGE % (1, 1) + PAGE % (2, 2) + PAGE % (3, 3))  # the sender fixed line 3
