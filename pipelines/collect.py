@@ -384,36 +384,26 @@ def create_app(config: CollectorConfig) -> Starlette:
             return JSONResponse({"error": "not_found"}, 404)
         return await accept(f"segment_{call}", request, handle)
 
-    async def stripe(request: Request) -> Response:
-        async def handle(request):
-            if not config.stripe_secrets:
-                raise Rejected(404, "not_configured", "no Stripe endpoint secret is configured")
-            body = await read_body(request, config.max_body_bytes)
-            verify_stripe(body, request.headers.get("stripe-signature", ""), config.stripe_secrets, time.time())
-            limited("stripe")
-            return "billing", as_line(body, parse_object(body)), 1
-        return await accept("stripe", request, handle)
+    def webhook(name: str, folder: str, configured, missing: str, verify):
+        """A signed webhook endpoint: `verify(body, headers)` raises Rejected unless the source signed the body."""
+        async def endpoint(request: Request) -> Response:
+            async def handle(request):
+                if not configured:
+                    raise Rejected(404, "not_configured", f"no {missing} is configured")
+                body = await read_body(request, config.max_body_bytes)
+                verify(body, request.headers)
+                limited(name)
+                return folder, as_line(body, parse_object(body)), 1
+            return await accept(name, request, handle)
+        return endpoint
 
-    async def zendesk(request: Request) -> Response:
-        async def handle(request):
-            if not config.zendesk_secret:
-                raise Rejected(404, "not_configured", "no Zendesk webhook secret is configured")
-            body = await read_body(request, config.max_body_bytes)
-            verify_zendesk(body, request.headers.get("x-zendesk-webhook-signature", ""),
-                           request.headers.get("x-zendesk-webhook-signature-timestamp", ""), config.zendesk_secret)
-            limited("zendesk")
-            return "email", as_line(body, parse_object(body)), 1
-        return await accept("zendesk", request, handle)
-
-    async def intercom(request: Request) -> Response:
-        async def handle(request):
-            if not config.intercom_secret:
-                raise Rejected(404, "not_configured", "no Intercom client secret is configured")
-            body = await read_body(request, config.max_body_bytes)
-            verify_intercom(body, request.headers.get("x-hub-signature", ""), config.intercom_secret)
-            limited("intercom")
-            return "chat", as_line(body, parse_object(body)), 1
-        return await accept("intercom", request, handle)
+    stripe = webhook("stripe", "billing", config.stripe_secrets, "Stripe endpoint secret", lambda body, headers: verify_stripe(
+        body, headers.get("stripe-signature", ""), config.stripe_secrets, time.time()))
+    zendesk = webhook("zendesk", "email", config.zendesk_secret, "Zendesk webhook secret", lambda body, headers: verify_zendesk(
+        body, headers.get("x-zendesk-webhook-signature", ""), headers.get("x-zendesk-webhook-signature-timestamp", ""),
+        config.zendesk_secret))
+    intercom = webhook("intercom", "chat", config.intercom_secret, "Intercom client secret", lambda body, headers: verify_intercom(
+        body, headers.get("x-hub-signature", ""), config.intercom_secret))
 
     async def generic(request: Request) -> Response:
         folder = request.path_params["folder"]
