@@ -395,7 +395,7 @@ def data_quality(con, quality: list[dict]) -> Section:
     section.charts.append((chart))
     shown = frame[["run_id", "read", "good", "failed", "quarantined_files", "gate", "gate_failures"]]
     section.tables.append(Shown(shown, limit=20))
-    section.links = [(f"{run}: Great Expectations data docs", uri) for run, uri in zip(frame["run_id"], frame["gate_report"]) if uri]
+    section.links = [(f"{row['run_id']}: Great Expectations data docs", row["gate_report"]) for row in quality if row["gate_report"]]
     identities = query(con, """
         select customer_id_type, is_pseudo_customer, customer_ids, interactions, share_of_interactions
         from identity_types order by interactions desc""")

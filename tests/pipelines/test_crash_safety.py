@@ -40,7 +40,7 @@ def published(warehouse: Path) -> dict[str, str]:
 def cx_run(raw: Path, warehouse: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", "--input", str(raw), "--warehouse", str(warehouse),
                              "--chunk-mb", "0.05"], cwd=REPO, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=open(warehouse.parent / "cx-run.err", "a"))
 
 
 def unpublished_runs(warehouse: Path) -> list[Path]:
@@ -111,7 +111,7 @@ def test_a_run_killed_mid_stage_leaves_what_was_published_intact(setup, stage):
 
 def test_the_next_run_after_the_kills_completes_and_publishes(setup):
     raw, warehouse = setup
-    assert cx_run(raw, warehouse).wait(timeout=600) == 0
+    assert cx_run(raw, warehouse).wait(timeout=600) == 0, (warehouse.parent / "cx-run.err").read_text()[-2000:]
     current = (warehouse / "lake" / "current").resolve()
     lake = ds.dataset(current / "interactions", format="parquet", partitioning="hive").to_table(columns=["interaction_id", "touchpoint"])
     assert lake.num_rows == len(set(lake["interaction_id"].to_pylist())) > 0

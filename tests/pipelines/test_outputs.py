@@ -192,3 +192,16 @@ def _walk(node):
     for child in getattr(node, "children", {}).values():
         yield child
         yield from _walk(child)
+
+
+def test_a_run_without_gate_results_shows_as_not_run(world, tmp_path):
+    """A run killed before its gate (or made with --no_gate) has a manifest and no quality folder."""
+    gated = sorted(p.parents[1] for p in (world["lake"] / "runs").glob("*/quality/gate.json"))[0]
+    lake = tmp_path / "lake"
+    shutil.copytree(gated, lake / "runs" / "gated", ignore=shutil.ignore_patterns("interactions", "failed", "keys", "links"))
+    (lake / "runs" / "killed").mkdir()
+    shutil.copyfile(gated / "manifest.json", lake / "runs" / "killed" / "manifest.json")
+    path, _ = build_report(world["built"].duckdb_path, tmp_path / "report.html", lake)
+    quality = Sections(path.read_text()).found["data-quality"]
+    assert re.search(r"<td>killed</td>.*?<td>not run</td>", quality, re.S)
+    assert quality.count("Great Expectations data docs</a>") == 1
