@@ -120,7 +120,7 @@ def root_causes(con) -> Section:
                                                  tooltip=["reason_code", "contacts"])
     line = base.mark_line(color="#e45756", point=True).encode(
         y=alt.Y("cumulative_share:Q", title="cumulative share", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])))
-    section.charts.append((alt.layer(bars, line).resolve_scale(y="independent").properties(width=WIDTH, height=260)))
+    section.charts.append(alt.layer(bars, line).resolve_scale(y="independent").properties(width=WIDTH, height=260))
     top = len(by_reason[by_reason["cumulative_share"].shift(fill_value=0) < 0.8])
     section.flags.append(f"{top} of {len(by_reason)} reasons make 80% of the {total:,} contacts.")
     examples = query(con, """
@@ -211,7 +211,7 @@ def effort_over_time(con) -> Section:
             color=alt.Color("phase:N", sort=[PHASE_LABELS[p] for p in PHASES]),
             opacity=alt.Opacity("flagged:N", scale=alt.Scale(domain=[False, True], range=[1.0, 0.35]), title="small n or partial"),
         ).properties(width=WIDTH // 3 - 20, height=180).facet(column=alt.Column("score:N", title=None)).resolve_scale(y="independent")
-        section.charts.append((chart))
+        section.charts.append(chart)
         section.flags.append(f"CES / CSAT / NPS cells with fewer than their minimum answers are drawn faint "
                              f"({int(long['flagged'].sum())} of {len(long)}).")
     return section
@@ -233,8 +233,8 @@ def funnel(con) -> Section:
         y=alt.Y("phase:N", sort=order, title=None), x=alt.X("customers_reached:Q", title="customers who reached the phase"))
     dropped = alt.Chart(stages).mark_bar(color="#e45756").encode(
         y=alt.Y("phase:N", sort=order), x=alt.X("dropped_here:Q"))
-    section.charts.append((alt.layer(bars, dropped).properties(width=WIDTH, height=200,
-                                                                 title="reached (green), dropped out there (red)")))
+    section.charts.append(alt.layer(bars, dropped).properties(width=WIDTH, height=200,
+                                                              title="reached (green), dropped out there (red)"))
     stages_table = stages[["phase", "customers_reached", "conversion_to_next", "dropped_here", "stalled_here", "drop_off_rate"]]
     section.tables.append(Shown(stages_table, {"conversion_to_next": "{:.0%}", "drop_off_rate": "{:.0%}"}))
     status = query(con, """
@@ -269,7 +269,7 @@ def expectation_gaps(con) -> Section:
                                   y=alt.Y("phase:N", sort=[PHASE_LABELS[p] for p in PHASES], title=None))
     heat = base.mark_rect().encode(color=alt.Color("expectation_gap:Q", title="gap", scale=alt.Scale(scheme="reds")))
     text = base.mark_text(fontSize=11).encode(text="label:N")
-    section.charts.append((alt.layer(heat, text).properties(width=WIDTH // 2, height=220)))
+    section.charts.append(alt.layer(heat, text).properties(width=WIDTH // 2, height=220))
     small = gaps[gaps["contacts"] < SMALL_N]
     if len(small):
         section.flags.append(f"{len(small)} cells rest on fewer than {SMALL_N} contacts.")
@@ -295,7 +295,7 @@ def perception(con) -> Section:
         y=alt.Y("phase:N", sort=[PHASE_LABELS[p] for p in PHASES], title=None), x=alt.X("score:Q", title="score (0–100)"),
         color=alt.Color("group:N", scale=alt.Scale(domain=["leadership", "staff", "customers"], range=["#e45756", "#f58518", "#4c78a8"])),
     ).properties(width=WIDTH // 3 - 10, height=200).facet(column=alt.Column("question:N", title=None))
-    section.charts.append((chart))
+    section.charts.append(chart)
     section.tables.append(Shown(gaps[["question", "journey_phase", "leadership_score", "staff_score", "customer_score",
                                            "widest_gap", "widest_gap_group"]].head(6), {"leadership_score": "{:.0f}",
                                                                                         "staff_score": "{:.0f}", "customer_score": "{:.0f}",
@@ -328,7 +328,7 @@ def closed_loop(con) -> Section:
             color=alt.Color("when:N", scale=alt.Scale(domain=["before", "after"], range=["#bab0ac", "#4c78a8"]), legend=None),
             column=alt.Column("action:N", title=None, header=alt.Header(labelAngle=0)),
         ).properties(width=80, height=180)
-        section.charts.append((chart))
+        section.charts.append(chart)
     else:
         section.flags.append("No finished action has contacts on both sides of its done date yet.")
     shown = actions[["action_id", "root_cause", "status", "owner", "done_on", "contacts_before", "contacts_after",
@@ -365,7 +365,7 @@ def effort_outcomes(con) -> Section:
         charts.append(alt.Chart(risk).mark_bar(color="#f58518").encode(
             y=alt.Y("segment:N", sort="-x", title=None), x=alt.X("revenue_at_risk:Q", title="revenue at risk"),
         ).properties(width=WIDTH // 2, height=200))
-    section.charts.append((alt.hconcat(*charts)))
+    section.charts.append(alt.hconcat(*charts))
     section.tables.append(Shown(bands[["segment", "customers", "churn_rate", "churn_lift", "revenue"]],
                                      {"churn_rate": "{:.1%}", "churn_lift": "{:.2f}", "revenue": "{:,.0f}"}))
     drivers = query(con, """
@@ -392,7 +392,7 @@ def data_quality(con, quality: list[dict]) -> Section:
         x=alt.X("run_id:N", title=None, axis=alt.Axis(labelAngle=-30)), y=alt.Y("failed:Q", title="failed records"),
         color=alt.Color("gate:N", scale=alt.Scale(domain=["passed", "failed", "not run"], range=["#54a24b", "#e45756", "#bab0ac"])),
     ).properties(width=WIDTH, height=160)
-    section.charts.append((chart))
+    section.charts.append(chart)
     shown = frame[["run_id", "read", "good", "failed", "quarantined_files", "gate", "gate_failures"]]
     section.tables.append(Shown(shown, limit=20))
     section.links = [(f"{row['run_id']}: Great Expectations data docs", row["gate_report"]) for row in quality if row["gate_report"]]
