@@ -376,9 +376,13 @@ def create_app(config: CollectorConfig) -> Starlette:
             limited("segment:" + key)
             if call == "batch" and not isinstance(value.get("batch"), list):
                 raise Rejected(400, "malformed_json", "a batch body needs a `batch` list")
-            if call != "batch" and value.setdefault("type", call) != call:
+            if call == "batch":
+                return config.segment_folder, as_line(body, value), len(value["batch"])
+            if value.get("type", call) != call:
                 raise Rejected(400, "malformed_json", f"a /v1/{call} call of type {value['type']!r}")
-            return config.segment_folder, as_line(body, value), len(value["batch"]) if call == "batch" else 1
+            if "type" not in value:  # the HTTP API takes the call's type from the path; the line must say it, as Segment stores it
+                return config.segment_folder, json.dumps(value | {"type": call}, ensure_ascii=False, separators=(",", ":")).encode() + b"\n", 1
+            return config.segment_folder, as_line(body, value), 1
 
         if call not in SEGMENT_CALLS:
             return JSONResponse({"error": "not_found"}, 404)

@@ -50,6 +50,9 @@ def test_segment_calls_need_a_known_write_key(tmp_path):
     with TestClient(create_app(config(tmp_path))) as client:
         assert client.post("/v1/track", json=track, headers=basic(WRITE_KEY)).status_code == 200
         assert client.post("/v1/track", json=track | {"messageId": "m-2", "writeKey": WRITE_KEY}).status_code == 200
+        untyped = {k: v for k, v in track.items() if k != "type"} | {"messageId": "m-3"}  # the HTTP API's docs send no type
+        assert client.post("/v1/track", json=untyped, headers=basic(WRITE_KEY)).status_code == 200
+        assert client.post("/v1/page", json=track, headers=basic(WRITE_KEY)).status_code == 400  # a track call sent as a page
         wrong = client.post("/v1/track", json=track, headers=basic("wk_other"))
         assert wrong.status_code == 401 and wrong.json()["error"] == "bad_write_key"
         assert client.post("/v1/track", json=track).status_code == 401
@@ -59,8 +62,9 @@ def test_segment_calls_need_a_known_write_key(tmp_path):
         assert client.post("/v1/trackx", json=track, headers=basic(WRITE_KEY)).status_code == 404
         metrics = client.get("/metrics").text
     lines = landed(tmp_path / "raw", "web")
-    assert [json.loads(line).get("messageId") for line in lines[:2]] == ["m-1", "m-2"]
-    assert json.loads(lines[2]) == batch
+    assert [json.loads(line).get("messageId") for line in lines[:3]] == ["m-1", "m-2", "m-3"]
+    assert json.loads(lines[2]) == untyped | {"type": "track"}
+    assert json.loads(lines[3]) == batch
     assert 'cx_collect_rejected_requests_total{endpoint="segment_track",reason="bad_write_key"} 2.0' in metrics
     assert 'cx_collect_accepted_events_total{endpoint="segment_batch"} ' + f"{len(batch['batch'])}.0" in metrics
 
