@@ -51,14 +51,12 @@ def open_warehouse(duckdb_path: Path, read_only: bool = True):
     `marts.root_causes`) and, like dbt, resolves the views' relative lake paths from the file's folder."""
     import duckdb
 
+    from transforms.sources.base import quote_text
+
     con = duckdb.connect(str(duckdb_path), read_only=read_only)
-    con.execute("set search_path = " + quote_literal(SEARCH_PATH))
-    con.execute("set file_search_path = " + quote_literal(str(Path(duckdb_path).resolve().parent)))
+    con.execute("set search_path = " + quote_text(SEARCH_PATH))
+    con.execute("set file_search_path = " + quote_text(str(Path(duckdb_path).resolve().parent)))
     return con
-
-
-def quote_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def lake_location(lake_current: Path, warehouse_dir: Path) -> str:
